@@ -1,0 +1,100 @@
+"""``slicer-cloud`` command line. Builds the settings object and hands it to a front end."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import ConfigError
+from .settings import Settings, fields, load_settings
+
+logger = logging.getLogger("slicer_cloud")
+
+# Settings exposed as `serve` flags: name -> (flag, argparse options)
+_SERVE_FLAGS = ("host", "port", "data", "token", "view_token", "no_auth", "allowed_origins", "restore",
+                "autosave_interval", "max_image_bytes", "max_image_voxels", "max_upload_bytes", "vr_preset",
+                "log_level")
+
+
+def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    defaults = Settings()
+    by_name = {f.name: f for f in fields()}
+    for name in _SERVE_FLAGS:
+        f = by_name[name]
+        flag = "--" + name.replace("_", "-")
+        help_text = f.metadata["help"]
+        if str(f.type).startswith("bool"):
+            parser.add_argument(flag, dest=name, action="store_true", default=None, help=help_text)
+            continue
+        default = getattr(defaults, name)
+        if not f.metadata.get("secret") and default not in (None, []):
+            help_text += f" (default: {default})"
+        env = "SLICER_CLOUD_" + name.upper()
+        parser.add_argument(flag, dest=name, default=None, metavar=name.upper(), help=f"{help_text} [env {env}]")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="slicer-cloud", description="3D Slicer over the internet: web viewer, API node, desktop."
+    )
+    parser.add_argument("--version", action="version", version=f"slicer-cloud {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    serve = commands.add_parser(
+        "serve",
+        help="serve one session: a live Slicer scene with the web viewer",
+        description="Serve one session on one port: the web viewer at /, the file API, /healthz. "
+        "Settings come from defaults, then --config FILE (TOML), then SLICER_CLOUD_* variables, then flags.",
+    )
+    serve.add_argument("files", nargs="*", type=Path, metavar="FILE",
+                       help="NRRD, NIfTI, MHA/MHD, DICOM folder or zip, MRB/MRML, STL/OBJ/VTK, .seg.nrrd to load")
+    serve.add_argument("--config", type=Path, default=None, help="TOML settings file ([serve] table or top level)")
+    _add_setting_flags(serve)
+    return parser
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("aiohttp.access", "wslink", "trame_server", "trame_client", "trame_slicer", "trame_rca"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def serve(settings: Settings) -> int:
+    from .web.app import ServeUrls, WebServer
+
+    def announce(urls: ServeUrls) -> None:
+        # The one place where slicer-cloud prints: the URLs the user opens.
+        print(f"slicer-cloud is serving {settings.data.resolve()}", flush=True)
+        print(f"Open: {urls.url}", flush=True)
+        if urls.share_url != urls.url:
+            print(f"Read-only share link: {urls.share_url}", flush=True)
+
+    web = WebServer(settings, on_ready=announce)
+    web.load_startup()
+    web.run()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    flags = {k: v for k, v in vars(args).items() if k not in {"command", "config", "files"}}
+    try:
+        settings = load_settings(args.config, flags=flags)
+    except ConfigError as exc:
+        parser.exit(2, f"slicer-cloud: error: {exc.message}\n")
+    settings.files = [Path(f) for f in args.files]
+    missing = [str(f) for f in settings.files if not f.exists()]
+    if missing:
+        parser.exit(2, f"slicer-cloud: error: file not found: {', '.join(missing)}\n")
+    _configure_logging(settings.log_level)
+    if args.command == "serve":
+        return serve(settings)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
