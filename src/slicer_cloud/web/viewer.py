@@ -15,6 +15,7 @@ from trame_slicer.utils import write_client_files_to_dir
 
 from ..errors import SlicerCloudError
 from .data_browser import DataBrowserLogic, DataBrowserUI
+from .rendering import install_rendering
 
 if TYPE_CHECKING:
     from trame_server import Server
@@ -38,6 +39,7 @@ class ViewerApp:
         server.enable_module(STATIC_MODULE)
 
         self.logic = MedicalViewerLogic(server, session.app, rca_encoder=rca_encoder)
+        install_rendering(self.logic, server, session.settings)
         self.ui = MedicalViewerUI(server, self.logic.layout_manager)
         # trame-slicer's "open files" buttons go through our checked loader into DATA/uploads/.
         self.logic._load_files_logic._load_volume_files = self._load_client_files  # noqa: SLF001
