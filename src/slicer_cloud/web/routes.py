@@ -102,7 +102,7 @@ async def open_file(request: web.Request) -> web.Response:
     body = await _json_body(request)
     path = session.data_root.resolve(body["path"], must_exist=True)
     result = session.load(path)
-    return web.json_response({"kind": result.kind, "nodes": result.node_ids})
+    return web.json_response({"kind": result.kind, "nodes": result.node_ids, "volumes": result.volume_ids})
 
 
 async def save(request: web.Request) -> web.Response:
