@@ -6,34 +6,53 @@ import subprocess
 import sys
 
 import pytest
+
 from slicer_cloud.settings import Settings, fields, load_settings
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     import os
 
-    return subprocess.run([sys.executable, "-m", "slicer_cloud", *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "slicer_cloud", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_serve_help_documents_the_flags():
     result = run_cli("serve", "--help")
     assert result.returncode == 0
-    for flag in ("--host", "--port", "--data", "--token", "--no-auth", "--restore", "--log-level", "--config",
-                 "--view-token", "SLICER_CLOUD_TOKEN"):
+    for flag in (
+        "--host",
+        "--port",
+        "--data",
+        "--token",
+        "--no-auth",
+        "--restore",
+        "--log-level",
+        "--config",
+        "--view-token",
+        "SLICER_CLOUD_TOKEN",
+    ):
         assert flag in result.stdout
 
 
-@pytest.mark.parametrize("args,message", [
-    (["serve", "--port", "notaport"], "port"),
-    (["serve", "--port", "70000"], "out of range"),
-    (["serve", "--bogus-flag"], "unrecognized arguments"),
-    (["serve", "--host", "0.0.0.0", "--no-auth"], "--no-auth is refused"),
-    (["serve", "--token", "short"], "at least 8"),
-    (["serve", "--log-level", "LOUD"], "log level"),
-    (["serve", "/no/such/file.nrrd"], "file not found"),
-    (["frobnicate"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["serve", "--port", "notaport"], "port"),
+        (["serve", "--port", "70000"], "out of range"),
+        (["serve", "--bogus-flag"], "unrecognized arguments"),
+        (["serve", "--host", "0.0.0.0", "--no-auth"], "--no-auth is refused"),
+        (["serve", "--token", "short"], "at least 8"),
+        (["serve", "--log-level", "LOUD"], "log level"),
+        (["serve", "/no/such/file.nrrd"], "file not found"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
 def test_bad_flags_exit_2_with_a_clear_message(args, message):
     result = run_cli(*args)
     assert result.returncode == 2
@@ -53,8 +72,9 @@ def test_a_bad_config_file_or_env_value_exits_2(tmp_path):
 def test_settings_layer_defaults_then_file_then_env_then_flags(tmp_path):
     config = tmp_path / "s.toml"
     config.write_text("[serve]\nport = 9000\nhost = '127.0.0.1'\nautosave-interval = 30\n")
-    settings = load_settings(config, environ={"SLICER_CLOUD_PORT": "9100", "SLICER_CLOUD_NO_AUTH": "1"},
-                             flags={"port": "9200"})
+    settings = load_settings(
+        config, environ={"SLICER_CLOUD_PORT": "9100", "SLICER_CLOUD_NO_AUTH": "1"}, flags={"port": "9200"}
+    )
     assert (settings.port, settings.autosave_interval, settings.no_auth) == (9200, 30.0, True)
     assert load_settings(config, environ={}).port == 9000
     assert load_settings(None, environ={}).port == Settings().port

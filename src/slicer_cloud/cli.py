@@ -15,9 +15,22 @@ from .settings import Settings, fields, load_settings
 logger = logging.getLogger("slicer_cloud")
 
 # Settings exposed as `serve` flags: name -> (flag, argparse options)
-_SERVE_FLAGS = ("host", "port", "data", "token", "view_token", "no_auth", "allowed_origins", "restore",
-                "autosave_interval", "max_image_bytes", "max_image_voxels", "max_upload_bytes", "vr_preset",
-                "log_level")
+_SERVE_FLAGS = (
+    "host",
+    "port",
+    "data",
+    "token",
+    "view_token",
+    "no_auth",
+    "allowed_origins",
+    "restore",
+    "autosave_interval",
+    "max_image_bytes",
+    "max_image_voxels",
+    "max_upload_bytes",
+    "vr_preset",
+    "log_level",
+)
 
 
 def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
@@ -49,8 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve one session on one port: the web viewer at /, the file API, /healthz. "
         "Settings come from defaults, then --config FILE (TOML), then SLICER_CLOUD_* variables, then flags.",
     )
-    serve.add_argument("files", nargs="*", type=Path, metavar="FILE",
-                       help="NRRD, NIfTI, MHA/MHD, DICOM folder or zip, MRB/MRML, STL/OBJ/VTK, .seg.nrrd to load")
+    serve.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        metavar="FILE",
+        help="NRRD, NIfTI, MHA/MHD, DICOM folder or zip, MRB/MRML, STL/OBJ/VTK, .seg.nrrd to load",
+    )
     serve.add_argument("--config", type=Path, default=None, help="TOML settings file ([serve] table or top level)")
     _add_setting_flags(serve)
     return parser

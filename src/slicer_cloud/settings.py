@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+
 try:
     import tomllib
 except ImportError:  # Python 3.10
@@ -32,13 +33,13 @@ def _setting(default: Any, help: str, **kwargs: Any) -> Any:  # noqa: A002 - "he
 class Settings:
     """Settings of one session. Every field carries ``help`` shown by ``slicer-cloud serve --help``."""
 
-    host: str = _setting("127.0.0.1", "Address to bind. Anything other than loopback exposes the session to the network.")
+    host: str = _setting(
+        "127.0.0.1", "Address to bind. Anything other than loopback exposes the session to the network."
+    )
     port: int = _setting(8080, "TCP port to listen on (0 picks a free port).")
     data: Path = _setting(Path("."), "Data root: the only server folder the session reads from or writes to.")
     token: str | None = _setting(None, "Access token (default: a random one printed at start).", secret=True)
-    view_token: str | None = _setting(
-        None, "Token of the read-only share link (default: a random one).", secret=True
-    )
+    view_token: str | None = _setting(None, "Token of the read-only share link (default: a random one).", secret=True)
     no_auth: bool = _setting(False, "Disable authentication. Refused unless the server binds to loopback only.")
     allowed_origins: list[str] = _setting(
         [], "Extra browser origins (scheme://host:port) allowed to open the WebSocket, besides the server's own."

@@ -8,8 +8,15 @@ import numpy as np
 from PIL import Image
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 VIEW_IMAGES = "img.image-display-area"
 
 
@@ -22,7 +29,8 @@ def wait_for_views(page, count: int = 4, timeout_ms: int = 90000) -> None:
     page.wait_for_function(
         """([sel, n]) => {
             const imgs = Array.from(document.querySelectorAll(sel));
-            return imgs.filter(i => i.src && i.complete && i.naturalWidth > 16 && i.style.display !== 'none').length >= n;
+            const shown = imgs.filter(i => i.src && i.complete && i.naturalWidth > 16 && i.style.display !== 'none');
+            return shown.length >= n;
         }""",
         arg=[VIEW_IMAGES, count],
         timeout=timeout_ms,
@@ -47,6 +55,6 @@ def is_three_d(image: np.ndarray) -> bool:
 def content_differs_from_background(image: np.ndarray) -> float:
     """Mean absolute difference between the central region and the corner colour."""
     h, w, _ = image.shape
-    centre = image[h // 3: 2 * h // 3, w // 3: 2 * w // 3]
+    centre = image[h // 3 : 2 * h // 3, w // 3 : 2 * w // 3]
     corner = image[:8, :8].reshape(-1, 3).mean(0)
     return float(np.abs(centre - corner).mean())

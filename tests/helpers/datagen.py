@@ -17,7 +17,9 @@ def ball_volume(shape=(40, 48, 32), radius=12.0, dtype=np.int16) -> np.ndarray:
     z, y, x = np.indices(shape)
     center = np.array(shape) / 2
     dist = np.sqrt(((np.stack([z, y, x], -1) - center) ** 2).sum(-1))
-    return np.where(dist < radius, 1000, 0).astype(dtype) + np.random.default_rng(0).integers(0, 50, shape).astype(dtype)
+    return np.where(dist < radius, 1000, 0).astype(dtype) + np.random.default_rng(0).integers(0, 50, shape).astype(
+        dtype
+    )
 
 
 def write_nrrd(path: Path, data: np.ndarray | None = None) -> Path:
@@ -97,6 +99,7 @@ def zip_folder(folder: Path, dest: Path) -> Path:
 
 # -- hostile -------------------------------------------------------------------------------------------------
 
+
 def nrrd_header_bomb() -> bytes:
     """~100 bytes declaring 100000 x 100000 x 100 int16 voxels (2 TB)."""
     return b"NRRD0004\ntype: short\ndimension: 3\nsizes: 100000 100000 100\nencoding: raw\n\n"
@@ -116,8 +119,10 @@ def nifti_gz_header_bomb() -> bytes:
 
 
 def mha_header_bomb() -> bytes:
-    return (b"ObjectType = Image\nNDims = 3\nDimSize = 50000 50000 50000\nElementType = MET_SHORT\n"
-            b"ElementDataFile = LOCAL\n")
+    return (
+        b"ObjectType = Image\nNDims = 3\nDimSize = 50000 50000 50000\nElementType = MET_SHORT\n"
+        b"ElementDataFile = LOCAL\n"
+    )
 
 
 def zip_slip(member: str) -> bytes:
@@ -149,5 +154,7 @@ def zip_bomb(megabytes: int = 600) -> bytes:
 
 
 def mrml_referencing(path: str) -> bytes:
-    return (f'<MRML version="Slicer4.4.0"><VolumeArchetypeStorage id="vtkMRMLVolumeArchetypeStorageNode1" '
-            f'name="s" fileName="{path}"/></MRML>').encode()
+    return (
+        f'<MRML version="Slicer4.4.0"><VolumeArchetypeStorage id="vtkMRMLVolumeArchetypeStorageNode1" '
+        f'name="s" fileName="{path}"/></MRML>'
+    ).encode()

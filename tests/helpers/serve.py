@@ -48,8 +48,16 @@ class ServerProcess:
     def share_url(self) -> str:
         return f"{self.base}/?token={self.view_token}"
 
-    def request(self, method: str, path: str, *, token: str | None = "default", body: bytes | None = None,
-                headers: dict[str, str] | None = None, timeout: float = 30) -> tuple[int, dict | bytes]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = "default",
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 30,
+    ) -> tuple[int, dict | bytes]:
         """One HTTP request; returns (status, parsed JSON or raw bytes)."""
         headers = dict(headers or {})
         if token == "default":
@@ -88,19 +96,39 @@ class ServerProcess:
         return self.process.returncode
 
 
-def start_server(data: Path, *extra: str, log: Path | None = None, wait: float = 120,
-                 token: str = TOKEN, view_token: str = VIEW_TOKEN) -> ServerProcess:
+def start_server(
+    data: Path,
+    *extra: str,
+    log: Path | None = None,
+    wait: float = 120,
+    token: str = TOKEN,
+    view_token: str = VIEW_TOKEN,
+) -> ServerProcess:
     """Start ``slicer-cloud serve`` on a free port and wait until /healthz answers."""
     port = free_port()
     log = log or data.parent / f"serve-{port}.log"
-    args = [sys.executable, "-m", "slicer_cloud", "serve", "--port", str(port), "--data", str(data),
-            "--token", token, "--view-token", view_token, *extra]
+    args = [
+        sys.executable,
+        "-m",
+        "slicer_cloud",
+        "serve",
+        "--port",
+        str(port),
+        "--data",
+        str(data),
+        "--token",
+        token,
+        "--view-token",
+        view_token,
+        *extra,
+    ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("SLICER_CLOUD_TOKEN", None)
     with log.open("wb") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
-    server = ServerProcess(data=data, port=port, process=process, log=log, token=token, view_token=view_token,
-                           args=args)
+    server = ServerProcess(
+        data=data, port=port, process=process, log=log, token=token, view_token=view_token, args=args
+    )
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -35,8 +35,9 @@ class WslinkClient:
 
     async def hello(self, secret: str, timeout: float = 10) -> dict:
         rpc_id = "system:c0:0"
-        await self._send({"wslink": "1.0", "id": rpc_id, "method": "wslink.hello", "args": [{"secret": secret}],
-                          "kwargs": {}})
+        await self._send(
+            {"wslink": "1.0", "id": rpc_id, "method": "wslink.hello", "args": [{"secret": secret}], "kwargs": {}}
+        )
         reply = await self._receive(rpc_id, timeout)
         if "result" in reply:
             self.client_id = reply["result"]["clientID"]

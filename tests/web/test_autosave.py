@@ -7,6 +7,7 @@ import time
 from urllib.parse import quote
 
 import pytest
+
 from helpers import datagen
 from helpers.serve import start_server
 
@@ -36,7 +37,7 @@ def test_an_edit_is_back_after_kill_9_and_restore(tmp_path):
     data.mkdir()
     first = start_server(data, "--autosave-interval", "1")
     try:
-        time.sleep(2.5)
+        time.sleep(5)  # start-up settles (3 s), then one autosave interval passes
         assert autosaves(data) == [], "an unchanged scene must not be autosaved"
         src = datagen.write_nrrd(tmp_path / "edit.nrrd")
         first.request("PUT", f"/api/v1/files/upload?path={quote('edit.nrrd')}", body=src.read_bytes())

@@ -7,9 +7,10 @@ import asyncio
 import re
 
 import pytest
+from playwright.sync_api import sync_playwright
+
 from helpers import browser as b
 from helpers.wslink_client import WslinkClient
-from playwright.sync_api import sync_playwright
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -33,8 +34,9 @@ async def _server_state(server, key: str):
 
     _, body = server.request("POST", "/paraview/", body=b"{}")
     async with aiohttp.ClientSession() as session:
-        ws = await session.ws_connect(f"ws://127.0.0.1:{server.port}/ws",
-                                      headers={"Authorization": f"Bearer {server.token}"}, max_msg_size=0)
+        ws = await session.ws_connect(
+            f"ws://127.0.0.1:{server.port}/ws", headers={"Authorization": f"Bearer {server.token}"}, max_msg_size=0
+        )
         client = WslinkClient(ws)
         await client.hello(body["secret"])
         reply = await client.call("trame.state.get")
@@ -121,8 +123,10 @@ def test_two_editors_see_the_same_scene_live(server, chromium):
     box = slider.bounding_box()
     first.mouse.click(box["x"] + box["width"] * 0.2, box["y"] + box["height"] / 2)
     second.wait_for_function(
-        "(before) => Array.from(document.querySelectorAll('img.image-display-area')).some((i, n) => i.src !== before[n])",
-        arg=before, timeout=20000,
+        "(before) => Array.from(document.querySelectorAll('img.image-display-area'))"
+        ".some((i, n) => i.src !== before[n])",
+        arg=before,
+        timeout=20000,
     )
     first.close()
     second.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+
 from helpers import datagen
 
 pytestmark = pytest.mark.server
@@ -65,11 +66,14 @@ def test_a_volume_uploaded_lists_downloads_opens_and_saves_back(server, tmp_path
     assert (server.data / "out" / "scene.mrb").read_bytes()[:2] == b"PK"
 
 
-@pytest.mark.parametrize("maker,name,kind", [
-    (datagen.write_nifti, "brain.nii.gz", "volume"),
-    (datagen.write_labelmap_seg, "labels.seg.nrrd", "segmentation"),
-    (datagen.write_stl, "sphere.stl", "model"),
-])
+@pytest.mark.parametrize(
+    "maker,name,kind",
+    [
+        (datagen.write_nifti, "brain.nii.gz", "volume"),
+        (datagen.write_labelmap_seg, "labels.seg.nrrd", "segmentation"),
+        (datagen.write_stl, "sphere.stl", "model"),
+    ],
+)
 def test_each_supported_format_opens(server, tmp_path, maker, name, kind):
     src = maker(tmp_path / name)
     assert upload(server, f"formats/{name}", src.read_bytes())[0] == 201
@@ -107,8 +111,17 @@ def test_models_and_segmentations_save_back(server, tmp_path):
     assert status == 415 and "models" in body["message"]
 
 
-BAD_PATHS = ["../x", "/etc/passwd", "..\\x", "a\x00b", "data2/../../x", "../data2/secret.txt", "//etc/passwd",
-             "C:/x", "cases/../../x"]
+BAD_PATHS = [
+    "../x",
+    "/etc/passwd",
+    "..\\x",
+    "a\x00b",
+    "data2/../../x",
+    "../data2/secret.txt",
+    "//etc/passwd",
+    "C:/x",
+    "cases/../../x",
+]
 
 
 @pytest.mark.parametrize("bad", BAD_PATHS)
@@ -148,13 +161,16 @@ def test_a_symlink_out_of_the_root_is_neither_listed_nor_followed(server, sessio
         link.unlink()
 
 
-@pytest.mark.parametrize("name,make", [
-    ("slip-dotdot.mrb", lambda: datagen.zip_slip("../../evil.txt")),
-    ("slip-abs.mrb", lambda: datagen.zip_slip("/tmp/slicer-cloud-evil.txt")),
-    ("slip-link.mrb", datagen.zip_with_symlink),
-    ("bomb.mrb", lambda: datagen.zip_bomb(300)),
-    ("bomb.zip", lambda: datagen.zip_bomb(300)),
-])
+@pytest.mark.parametrize(
+    "name,make",
+    [
+        ("slip-dotdot.mrb", lambda: datagen.zip_slip("../../evil.txt")),
+        ("slip-abs.mrb", lambda: datagen.zip_slip("/tmp/slicer-cloud-evil.txt")),
+        ("slip-link.mrb", datagen.zip_with_symlink),
+        ("bomb.mrb", lambda: datagen.zip_bomb(300)),
+        ("bomb.zip", lambda: datagen.zip_bomb(300)),
+    ],
+)
 def test_hostile_archives_are_rejected_and_extract_nothing(server, session_dirs, name, make):
     outside, data = session_dirs
     content = make()
@@ -171,12 +187,15 @@ def test_hostile_archives_are_rejected_and_extract_nothing(server, session_dirs,
     assert node_ids(server) == before
 
 
-@pytest.mark.parametrize("name,content", [
-    ("bomb.nrrd", datagen.nrrd_header_bomb()),
-    ("bomb.nii", datagen.nifti_header_bomb()),
-    ("bomb.nii.gz", datagen.nifti_gz_header_bomb()),
-    ("bomb.mha", datagen.mha_header_bomb()),
-])
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("bomb.nrrd", datagen.nrrd_header_bomb()),
+        ("bomb.nii", datagen.nifti_header_bomb()),
+        ("bomb.nii.gz", datagen.nifti_gz_header_bomb()),
+        ("bomb.mha", datagen.mha_header_bomb()),
+    ],
+)
 def test_header_bombs_are_refused_fast_without_allocating(server, name, content):
     before = node_ids(server)
     assert len(content) < 1024
@@ -191,13 +210,16 @@ def test_header_bombs_are_refused_fast_without_allocating(server, name, content)
     assert server.alive() and node_ids(server) == before
 
 
-@pytest.mark.parametrize("name,content", [
-    ("truncated.nrrd", b"NRRD0004\ntype: short\ndimension: 3\nsizes: 64 64 64\nencoding: raw\n\n" + b"\1" * 100),
-    ("garbage.nii.gz", os.urandom(2000)),
-    ("garbage.stl", b"solid x\nfacet normal nonsense\n"),
-    ("garbage.mrb", b"PK\x03\x04 not really a zip"),
-    ("notdicom.dcm", b"hello"),
-])
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("truncated.nrrd", b"NRRD0004\ntype: short\ndimension: 3\nsizes: 64 64 64\nencoding: raw\n\n" + b"\1" * 100),
+        ("garbage.nii.gz", os.urandom(2000)),
+        ("garbage.stl", b"solid x\nfacet normal nonsense\n"),
+        ("garbage.mrb", b"PK\x03\x04 not really a zip"),
+        ("notdicom.dcm", b"hello"),
+    ],
+)
 def test_a_file_parsers_cannot_read_is_a_clear_4xx_and_the_scene_is_intact(server, name, content):
     before = node_ids(server)
     assert upload(server, f"broken/{name}", content)[0] == 201
@@ -219,8 +241,9 @@ def test_unknown_formats_and_bad_bodies_say_what_to_do(server):
     assert upload(server, "notes.txt", b"hello")[0] == 201
     status, body = server.json("POST", "/api/v1/scene/open", {"path": "notes.txt"})
     assert status == 415 and "NRRD" in body["message"]
-    status, body = server.request("POST", "/api/v1/scene/open", body=b"{not json",
-                                  headers={"Content-Type": "application/json"})
+    status, body = server.request(
+        "POST", "/api/v1/scene/open", body=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert status == 400 and "JSON" in body["message"]
     status, body = server.json("POST", "/api/v1/scene/open", {"path": "missing.nrrd"})
     assert status == 404

@@ -7,6 +7,7 @@ import asyncio
 
 import aiohttp
 import pytest
+
 from helpers.wslink_client import WslinkClient
 
 pytestmark = pytest.mark.server
@@ -134,6 +135,6 @@ def test_rpc_errors_carry_no_traceback(server):
             await client.hello(secret)
             reply = await client.call("trame.trigger", "no-such-trigger-name", [], {})
             text = repr(reply)
-            assert "Traceback" not in text and "File \"" not in text and "site-packages" not in text
+            assert "Traceback" not in text and 'File "' not in text and "site-packages" not in text
 
     run(scenario())

@@ -27,8 +27,8 @@ logger = logging.getLogger(__name__)
 SESSION_COOKIE = "slicer_cloud_session"
 XSRF_COOKIE = "_xsrf"
 XSRF_HEADER = "X-XSRF-Token"
-ROLE_KEY = "slicer_cloud_role"
-VIA_COOKIE_KEY = "slicer_cloud_via_cookie"
+ROLE_KEY = web.RequestKey("slicer_cloud_role", str)
+VIA_COOKIE_KEY = web.RequestKey("slicer_cloud_via_cookie", bool)
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

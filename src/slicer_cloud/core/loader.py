@@ -193,16 +193,18 @@ class SceneLoader:
     # -- saving --------------------------------------------------------------------------------------------------
 
     def save_scene(self, dest: Path) -> None:
-        """Write the whole scene as an MRB bundle (written beside, then moved into place)."""
+        """Write the whole scene as an MRB bundle (written in a hidden folder beside, then moved into place)."""
         if not dest.name.lower().endswith(".mrb"):
             raise UnsupportedFormat("save the scene with an .mrb name")
-        partial = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.partial.mrb")
+        staging = dest.parent / f".partial-{uuid.uuid4().hex}"
+        staging.mkdir()
         try:
-            if not self.scene.WriteToMRB(partial.as_posix()):
+            partial = staging / dest.name
+            if not self.scene.WriteToMRB(partial.as_posix()) or not partial.is_file():
                 raise InvalidData("the scene could not be written")
             partial.replace(dest)
         finally:
-            partial.unlink(missing_ok=True)
+            shutil.rmtree(staging, ignore_errors=True)
 
     def save_node(self, node_id: str, dest: Path) -> None:
         """Write one volume, segmentation or model node; the format follows the file name."""

@@ -45,6 +45,7 @@ class Session:
             self.state_dir / "autosave", self.loader.save_scene, self.fingerprint, keep=settings.autosave_keep
         )
         self.on_volume_loaded: list = []  # callbacks(volume_node) registered by front ends
+        self.load_count = 0  # loads since start, to tell start-up side effects from user changes
 
     @property
     def scene(self):
@@ -63,6 +64,7 @@ class Session:
     def load(self, path: Path, *, show: bool = True) -> LoadResult:
         """Load a server file (already resolved inside the data root, or given on the command line)."""
         result = self.loader.load(path)
+        self.load_count += 1
         logger.info("loaded %s (%s, %d nodes)", path.name, result.kind, len(result.node_ids))
         if show:
             self.show_main_volume(result.volume_ids)
@@ -109,15 +111,21 @@ class Session:
     # -- change tracking ---------------------------------------------------------------------------------------
 
     def fingerprint(self) -> tuple[int, int]:
-        """Changes whenever a node or its data changes (node count, newest modification time)."""
+        """Changes whenever user data changes: data nodes (volumes, segmentations, models, markups...), their data
+        and display properties. View, camera and slice-plane nodes do not count: rendering touches them."""
         scene = self.scene
         newest = 0
-        count = scene.GetNumberOfNodes()
-        for i in range(count):
+        count = 0
+        for i in range(scene.GetNumberOfNodes()):
             node = scene.GetNthNode(i)
-            if node.IsA("vtkMRMLAbstractViewNode") or node.IsA("vtkMRMLInteractionNode"):
+            if not node.IsA("vtkMRMLStorableNode") or node.GetHideFromEditors():
                 continue
+            count += 1
             newest = max(newest, node.GetMTime(), _data_mtime(node))
+            for j in range(node.GetNumberOfDisplayNodes() if node.IsA("vtkMRMLDisplayableNode") else 0):
+                display = node.GetNthDisplayNode(j)
+                if display is not None:
+                    newest = max(newest, display.GetMTime())
         return count, newest
 
 

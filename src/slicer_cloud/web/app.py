@@ -20,6 +20,8 @@ from .ws_guard import guard_wslink_server
 
 logger = logging.getLogger(__name__)
 
+SETTLE_S = 3.0  # seconds after start-up during which view/panel set-up is not counted as a scene change
+
 
 @dataclass
 class ServeUrls:
@@ -86,10 +88,19 @@ class WebServer:
         guard_wslink_server(wslink_server, self.auth)
 
     def _ready(self, **_: Any) -> None:
-        if self.settings.autosave_interval > 0:
-            self._autosave_task = asyncio.get_event_loop().create_task(self._autosave_loop())
+        loop = asyncio.get_event_loop()
+        # The first renders and the viewer's panels adjust display nodes and add helper nodes (e.g. the cropping ROI):
+        # not user changes. Re-baseline the autosave once they settled, unless something was loaded meanwhile.
+        loads = self.session.load_count
+        loop.call_later(SETTLE_S, self._settle_autosave_baseline, loads)
         if self._on_ready is not None:
             self._on_ready(urls_for(self.settings, self.auth, self.server.port))
+
+    def _settle_autosave_baseline(self, loads_at_ready: int) -> None:
+        if self.session.load_count == loads_at_ready:
+            self.session.autosaver.mark_saved()
+        if self.settings.autosave_interval > 0:
+            self._autosave_task = asyncio.get_event_loop().create_task(self._autosave_loop())
 
     async def _autosave_loop(self) -> None:
         while True:

@@ -68,27 +68,55 @@ class DataBrowserUI(VCard):
         with self, VCardText(classes="pa-2"):
             html.Div("Server data", classes="text-subtitle-1")
             with html.Div(classes="d-flex align-center"):
-                VBtn(icon="mdi-arrow-up", size="small", variant="text", disabled=(f"!{name.cwd}",),
-                     click=(self.enter, f"[{name.cwd}.split('/').slice(0, -1).join('/')]"), title="Parent folder")
-                html.Span(f"/{{{{ {name.cwd} }}}}", classes="text-caption text-truncate flex-grow-1",
-                          data_testid="db-cwd")
+                VBtn(
+                    icon="mdi-arrow-up",
+                    size="small",
+                    variant="text",
+                    disabled=(f"!{name.cwd}",),
+                    click=(self.enter, f"[{name.cwd}.split('/').slice(0, -1).join('/')]"),
+                    title="Parent folder",
+                )
+                html.Span(
+                    f"/{{{{ {name.cwd} }}}}", classes="text-caption text-truncate flex-grow-1", data_testid="db-cwd"
+                )
                 VBtn(icon="mdi-refresh", size="small", variant="text", click=self.refresh, title="Refresh")
             with VList(density="compact", max_height=320, style="overflow-y: auto;", data_testid="db-list"):
-                with VListItem(v_for=f"entry in {name.entries}", key="entry.path", title=("entry.name",),
-                               subtitle=("entry.kind === 'dir' ? 'folder' : (entry.size / 1e6).toFixed(2) + ' MB'",),
-                               click=(self.enter, "[entry.path]")):
+                with VListItem(
+                    v_for=f"entry in {name.entries}",
+                    key="entry.path",
+                    title=("entry.name",),
+                    subtitle=("entry.kind === 'dir' ? 'folder' : (entry.size / 1e6).toFixed(2) + ' MB'",),
+                    click=(self.enter, "[entry.path]"),
+                ):
                     with html.Template(v_slot_prepend=True):
                         VIcon(("entry.kind === 'dir' ? 'mdi-folder' : 'mdi-file'",))
                     with html.Template(v_slot_append=True):
-                        VBtn(v_if="entry.kind === 'file'", icon="mdi-open-in-app", size="x-small", variant="text",
-                             title="Open in the scene", click=(self.open_file, "[entry.path]"),
-                             data_testid="db-open")
-                        VBtn(v_if="entry.kind === 'file'", icon="mdi-download", size="x-small", variant="text",
-                             title="Download", href=("window.slicerCloud.downloadUrl(entry.path)",),
-                             download=("entry.name",), click_stop=True)
+                        VBtn(
+                            v_if="entry.kind === 'file'",
+                            icon="mdi-open-in-app",
+                            size="x-small",
+                            variant="text",
+                            title="Open in the scene",
+                            click=(self.open_file, "[entry.path]"),
+                            data_testid="db-open",
+                        )
+                        VBtn(
+                            v_if="entry.kind === 'file'",
+                            icon="mdi-download",
+                            size="x-small",
+                            variant="text",
+                            title="Download",
+                            href=("window.slicerCloud.downloadUrl(entry.path)",),
+                            download=("entry.name",),
+                            click_stop=True,
+                        )
             VFileInput(
-                label="Upload into this folder", multiple=True, density="compact", prepend_icon="mdi-upload",
-                disabled=(name.busy,), data_testid="db-upload",
+                label="Upload into this folder",
+                multiple=True,
+                density="compact",
+                prepend_icon="mdi-upload",
+                disabled=(name.busy,),
+                data_testid="db-upload",
                 change=(
                     f"{name.busy} = true; window.slicerCloud.upload($event.target.files, {name.cwd})"
                     f".then(n => trigger('{uploaded}', [n, ''])).catch(e => trigger('{uploaded}', [0, e.message]))"
@@ -96,12 +124,24 @@ class DataBrowserUI(VCard):
             )
             VDivider(classes="my-2")
             html.Div("Save into this folder", classes="text-subtitle-2")
-            VSelect(label="What", items=(name.nodes,), item_title="name", item_value="id",
-                    v_model=(name.save_node,), density="compact")
+            VSelect(
+                label="What",
+                items=(name.nodes,),
+                item_title="name",
+                item_value="id",
+                v_model=(name.save_node,),
+                density="compact",
+            )
             VTextField(label="File name", v_model=(name.save_name,), density="compact", data_testid="db-save-name")
             VBtn("Save", prepend_icon="mdi-content-save", click=self.save_clicked, block=True, data_testid="db-save")
-            VAlert(v_if=(name.message,), text=(name.message,), type=(name.message_type,), density="compact",
-                   classes="mt-2", data_testid="db-message")
+            VAlert(
+                v_if=(name.message,),
+                text=(name.message,),
+                type=(name.message_type,),
+                density="compact",
+                classes="mt-2",
+                data_testid="db-message",
+            )
 
     def _on_uploaded(self, count: int, error: str) -> None:
         self.uploaded(count, error)

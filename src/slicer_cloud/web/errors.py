@@ -36,8 +36,9 @@ async def error_middleware(
         response = error_response(exc)
     except web.HTTPException as exc:
         if exc.status >= 400:
-            response = web.json_response({"error": exc.reason.lower().replace(" ", "_"), "message": exc.reason},
-                                         status=exc.status)
+            response = web.json_response(
+                {"error": exc.reason.lower().replace(" ", "_"), "message": exc.reason}, status=exc.status
+            )
         else:
             raise
     except Exception:

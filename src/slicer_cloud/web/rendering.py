@@ -75,6 +75,13 @@ def clamp_quality(q: Any) -> int:
     return max(1, min(100, int(q)))
 
 
+def proxied_fps(source_fps: float | None, source_focus_fps: float | None, focus_fps: float) -> float:
+    """Our target fps given the fps trame-slicer's UI set on the scheduler we replaced (focus or blur)."""
+    if source_fps is None or source_focus_fps is None or source_fps >= source_focus_fps:
+        return focus_fps
+    return min(source_fps, focus_fps)
+
+
 def still_due(last_request: float, now: float, delay_s: float) -> bool:
     """True when no render was requested during the last ``delay_s`` seconds."""
     return now - last_request >= delay_s
@@ -120,7 +127,10 @@ class _SchedulerMixin:
     coordinator: RenderCoordinator
     policy: RenderPolicy
 
-    def _setup(self, coordinator: RenderCoordinator, policy: RenderPolicy) -> None:
+    def _setup(self, coordinator: RenderCoordinator, policy: RenderPolicy, fps_source: Any = None,
+               fps_source_focus: float | None = None) -> None:
+        self._fps_source = fps_source  # trame-slicer's scheduler whose target_fps its UI sets on hover / blur
+        self._fps_source_focus = fps_source_focus
         self.coordinator = coordinator
         self.policy = policy
         self._still_quality = policy.still_quality
@@ -129,6 +139,21 @@ class _SchedulerMixin:
         self._last_sent = None  # last frame pushed (numpy array) and its quality
         self._last_sent_quality = 0
         self._last_image = None  # last rendered frame (np image, cols, rows)
+
+    @property
+    def target_fps(self) -> float:
+        return self._current_fps()
+
+    @target_fps.setter
+    def target_fps(self, value: float) -> None:
+        self._target_fps = value
+
+    def _current_fps(self) -> float:
+        source = getattr(self, "_fps_source", None)
+        if source is None:
+            return self._target_fps
+        # trame-slicer's UI toggles the old scheduler between its factory's focus fps and blur fps.
+        return proxied_fps(source.target_fps, self._fps_source_focus, self._target_fps)
 
     @property
     def has_pending_request(self) -> bool:
@@ -156,7 +181,7 @@ class _SchedulerMixin:
 
     async def _wait_quiet(self, started: float) -> bool:
         """Wait until the next frame may start; True if no render was requested for ``still_delay_s``."""
-        await asyncio.sleep(max(0.0, started + self.policy.period_s(self._target_fps) - monotonic()))
+        await asyncio.sleep(max(0.0, started + self.policy.period_s(self._current_fps()) - monotonic()))
         while not self._is_closing:
             if self._request_event.is_set():
                 return False
@@ -166,8 +191,11 @@ class _SchedulerMixin:
             await asyncio.sleep(max(0.005, self._last_request + self.policy.still_delay_s - now))
         return False
 
-    def _capture(self):
+    def _capture(self, mode: str = ""):
+        t0 = monotonic()
         np_img, cols, rows = self._rca.img_cols_rows
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("render %s %s %dx%d %.1f ms", type(self).__name__, mode, cols, rows, 1000 * (monotonic() - t0))
         self._last_image = (np_img, cols, rows)
         return np_img, cols, rows
 
@@ -188,9 +216,10 @@ def make_slice_scheduler_class():
     class SliceRenderScheduler(_SchedulerMixin, base):
         """Slice views: render at once (at most ``target_fps``); the still frame re-encodes the last image."""
 
-        def __init__(self, window, *, coordinator: RenderCoordinator, policy: RenderPolicy, **kwargs):
+        def __init__(self, window, *, coordinator: RenderCoordinator, policy: RenderPolicy, fps_source=None, fps_source_focus=None,
+                     **kwargs):
             super().__init__(window, **kwargs)
-            self._setup(coordinator, policy)
+            self._setup(coordinator, policy, fps_source, fps_source_focus)
             coordinator.slice_schedulers.append(self)
 
         def schedule_render(self) -> None:
@@ -214,9 +243,12 @@ def make_threed_scheduler_class():
     class ThreeDRenderScheduler(_SchedulerMixin, base):
         """3D view: coarse volume rendering while requests keep coming, one full-quality frame once they stop."""
 
-        def __init__(self, window, *, coordinator: RenderCoordinator, policy: RenderPolicy, renderer=None, **kwargs):
+        def __init__(
+            self, window, *, coordinator: RenderCoordinator, policy: RenderPolicy, renderer=None, fps_source=None,
+            fps_source_focus=None, **kwargs
+        ):
             super().__init__(window, **kwargs)
-            self._setup(coordinator, policy)
+            self._setup(coordinator, policy, fps_source, fps_source_focus)
             self._renderer = renderer
             self._saved: dict[int, tuple[Any, float, float, int]] = {}
 
@@ -273,7 +305,7 @@ def make_threed_scheduler_class():
             # The first frame after a quiet period is rendered at full quality only if nothing else is going on.
             self._set_interactive(True)
             try:
-                np_img, cols, rows = self._capture()
+                np_img, cols, rows = self._capture("coarse")
             finally:
                 self._set_interactive(False)
             self._send(np_img, cols, rows, self._interactive_quality)
@@ -284,7 +316,7 @@ def make_threed_scheduler_class():
                 await asyncio.sleep(0.05)
                 if self._request_event.is_set():
                     return
-            np_img, cols, rows = self._capture()
+            np_img, cols, rows = self._capture("still")
             self._last_sent = None  # the still frame differs from the coarse one even if the camera did not move
             self._send(np_img, cols, rows, self._still_quality)
 
@@ -359,6 +391,37 @@ def tune_render_window(slicer_view) -> None:
     slicer_view.render_window().SetMultiSamples(0)
 
 
+def _upgrade_existing_views(factory, scheduler_cls, coordinator: RenderCoordinator, policy: RenderPolicy, *, threed):
+    """Give views that trame-slicer already created (the default layout's) our scheduler and window settings."""
+    from trame_slicer.rca_view.rca_view_factory import RcaRenderStrategy
+
+    for rca_view in list(factory._views.values()):  # noqa: SLF001 - RcaView records of the factory
+        adapter = rca_view.view_adapter
+        old = adapter._scheduler  # noqa: SLF001
+        tune_render_window(rca_view.slicer_view)
+        kwargs = dict(
+            coordinator=coordinator,
+            policy=policy,
+            fps_source=old,
+            fps_source_focus=factory._target_fps,  # noqa: SLF001
+            interactive_quality=policy.interactive_quality,
+            still_quality=policy.still_quality,
+            rca_encoder=old._rca_encoder,  # noqa: SLF001
+            target_fps=policy.target_fps,
+        )
+        if threed:
+            kwargs["renderer"] = rca_view.slicer_view.renderer()
+        new = scheduler_cls(adapter._rca, **kwargs)  # noqa: SLF001
+        new.set_push_callback(adapter.push)
+        # RcaViewAdapter has no setter for its scheduler; it only calls schedule_render/update_quality/close on it.
+        adapter._scheduler = new  # noqa: SLF001
+        rca_view.slicer_view.set_scheduled_render(RcaRenderStrategy(new))
+        # The old scheduler's loops have not run yet (the event loop starts later): stop them.
+        old._is_closing = True  # noqa: SLF001
+        for task in (old._render_task, old._push_task):  # noqa: SLF001
+            task.cancel()
+
+
 def install_rendering(logic: MedicalViewerLogic, server: Server, settings: Settings) -> None:
     """Configure how views render and stream frames; called once, right after the viewer logic is built."""
     from trame_slicer.rca_view.rca_view_factory import (
@@ -372,30 +435,35 @@ def install_rendering(logic: MedicalViewerLogic, server: Server, settings: Setti
     coordinator = RenderCoordinator(policy)
 
     # Volume rendering: CPU ray casting for volumes shown from now on (the sample is loaded after this call).
-    slicer_app.volume_rendering.change_volume_rendering_method(CPU_VR_METHOD)
+    vr_logic = slicer_app.volume_rendering._logic  # noqa: SLF001 - the vtkSlicerVolumeRenderingLogic
+    vr_logic.SetDefaultRenderingMethod(CPU_VR_METHOD)  # used by CreateDefaultVolumeRenderingNodes
+    vr_logic.ChangeVolumeRenderingMethod(CPU_VR_METHOD)  # converts display nodes that already exist
 
     view_manager = slicer_app.view_manager
-    # ViewManager has no API to remove a factory and uses the first one that can create a view: swap trame-slicer's
-    # RCA factories (registered by MedicalViewerLogic, no view created yet) for ours, keeping their UI callbacks.
     factories = view_manager._factories  # noqa: SLF001
     old = {type(f): f for f in factories if isinstance(f, RemoteViewFactory)}
-    factories[:] = [f for f in factories if not isinstance(f, RemoteViewFactory)]
-    for base, sched, threed in (
-        (RemoteSliceViewFactory, make_slice_scheduler_class(), False),
-        (RemoteThreeDViewFactory, make_threed_scheduler_class(), True),
+    for index, (base, sched, threed) in enumerate(
+        (
+            (RemoteSliceViewFactory, make_slice_scheduler_class(), False),
+            (RemoteThreeDViewFactory, make_threed_scheduler_class(), True),
+        )
     ):
         previous = old.get(base)
+        if previous is not None:
+            # MedicalViewerLogic already built the default layout's views with trame-slicer's factories.
+            _upgrade_existing_views(previous, sched, coordinator, policy, threed=threed)
         cls = _make_factory_class(base, sched, threed=threed)
-        view_manager.register_factory(
-            cls(
-                server,
-                coordinator=coordinator,
-                policy=policy,
-                rca_encoder=getattr(previous, "_rca_encoder", None),
-                target_fps=policy.target_fps,
-                blur_fps=getattr(previous, "_blur_fps", 10.0),
-                interactive_quality=policy.interactive_quality,
-                populate_view_ui_f=getattr(previous, "_populate_view_ui_f", None),
-                rca_event_throttle_s=getattr(previous, "_rca_event_throttle_s", None),
-            )
+        factory = cls(
+            server,
+            coordinator=coordinator,
+            policy=policy,
+            rca_encoder=getattr(previous, "_rca_encoder", None),
+            target_fps=policy.target_fps,
+            blur_fps=getattr(previous, "_blur_fps", 10.0),
+            interactive_quality=policy.interactive_quality,
+            populate_view_ui_f=getattr(previous, "_populate_view_ui_f", None),
+            rca_event_throttle_s=getattr(previous, "_rca_event_throttle_s", None),
         )
+        # ViewManager uses the first registered factory able to create a view and has no API to reorder them:
+        # put ours first so that views created later (other layouts) use it; the old ones keep the views they own.
+        factories.insert(index, factory)

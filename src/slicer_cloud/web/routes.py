@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from ..auth.http import ROLE_KEY
-from ..errors import BadRequest, TooLarge
 from ..core.scene_nodes import list_nodes
+from ..errors import BadRequest, TooLarge
 
 if TYPE_CHECKING:
     from ..auth.tokens import TokenAuth
@@ -91,9 +91,9 @@ async def _json_body(request: web.Request) -> dict:
     try:
         body = await request.json()
     except ValueError:
-        raise BadRequest("the body must be JSON, e.g. {\"path\": \"brain.nii.gz\"}") from None
+        raise BadRequest('the body must be JSON, e.g. {"path": "brain.nii.gz"}') from None
     if not isinstance(body, dict) or not isinstance(body.get("path"), str):
-        raise BadRequest("the body must be a JSON object with a \"path\" string")
+        raise BadRequest('the body must be a JSON object with a "path" string')
     return body
 
 
@@ -116,7 +116,7 @@ async def save(request: web.Request) -> web.Response:
     elif isinstance(node, str):
         session.loader.save_node(node, dest)
     else:
-        raise BadRequest("\"node\" must be a node ID string such as vtkMRMLScalarVolumeNode1")
+        raise BadRequest('"node" must be a node ID string such as vtkMRMLScalarVolumeNode1')
     return web.json_response({"path": session.data_root.relative(dest)}, status=201)
 
 

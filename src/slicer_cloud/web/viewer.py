@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from trame_slicer import module as trame_slicer_module
 from trame_slicer.app.logic import MedicalViewerLogic
-from trame_slicer.app.ui import MedicalViewerUI
+from trame_server.utils.typed_state import TypedState
+from trame_slicer.app.ui import MedicalViewerUI, VolumePropertyState
 from trame_slicer.utils import write_client_files_to_dir
 
 from ..errors import SlicerCloudError
@@ -44,6 +45,8 @@ class ViewerApp:
         # trame-slicer's "open files" buttons go through our checked loader into DATA/uploads/.
         self.logic._load_files_logic._load_volume_files = self._load_client_files  # noqa: SLF001
         self.logic.set_ui(self.ui)
+        # The 3D preset the volume-property panel applies to every volume shown: ours, not trame-slicer's CT default.
+        TypedState(server.state, VolumePropertyState).data.preset_3d_name = session.settings.vr_preset
         session.on_volume_loaded.append(self.logic._load_files_logic.volume_loaded)  # noqa: SLF001
 
         self.data_browser = DataBrowserLogic(server, session)

@@ -50,9 +50,7 @@ class GuardedWsHandler(AioHttpWsHandler):
         await super().onClose(client_id)
 
     async def validateToken(self, token: str, client_id: str) -> bool:  # noqa: N802 - wslink API
-        role = weakest(
-            self.slicer_cloud_auth.role_for_ws_secret(token), self.slicer_cloud_http_roles.get(client_id)
-        )
+        role = weakest(self.slicer_cloud_auth.role_for_ws_secret(token), self.slicer_cloud_http_roles.get(client_id))
         if role is None:
             logger.warning("refused a WebSocket client: wrong secret")
             return False
