@@ -7,6 +7,7 @@ import base64
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+
 from slicer_cloud.auth.http import ROLE_KEY, AuthMiddleware
 from slicer_cloud.auth.tokens import TokenAuth
 from slicer_cloud.web.errors import error_middleware

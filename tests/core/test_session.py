@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from helpers import datagen
 from slicer_cloud.core.session import Session
 from slicer_cloud.errors import InvalidData, TooLarge, UnsafePath, UnsupportedFormat

@@ -8,9 +8,9 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import TYPE_CHECKING
 
+from trame_server.utils.typed_state import TypedState
 from trame_slicer import module as trame_slicer_module
 from trame_slicer.app.logic import MedicalViewerLogic
-from trame_server.utils.typed_state import TypedState
 from trame_slicer.app.ui import MedicalViewerUI, VolumePropertyState
 from trame_slicer.utils import write_client_files_to_dir
 
