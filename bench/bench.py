@@ -86,11 +86,39 @@ def cpu_s(pid: int) -> float:
     return (int(f[11]) + int(f[12])) / CLK  # utime + stime, all threads
 
 
+def system_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    idle = f[3] + f[4]
+    return (sum(f) - idle) / CLK, sum(f) / CLK
+
+
+def tree_cpu_s(root: int) -> float:
+    """CPU seconds of `root`'s descendants (playwright driver + chromium), excluding `root` itself."""
+    children: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                ppid = int(open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            children.setdefault(ppid, []).append(int(d))
+    total, todo = 0.0, list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        try:
+            total += cpu_s(pid)
+        except OSError:
+            pass
+        todo.extend(children.get(pid, []))
+    return total
+
+
 def mem_kb(pid: int) -> dict:
     d = {}
     for line in open(f"/proc/{pid}/smaps_rollup"):
         p = line.split()
-        if p[0] in ("Rss:", "Pss:", "Private_Clean:", "Private_Dirty:"):
+        if p[0] in ("Rss:", "Pss:", "Pss_Anon:", "Pss_File:", "Private_Clean:", "Private_Dirty:"):
             d[p[0][:-1]] = int(p[1])
     d["Uss"] = d.pop("Private_Clean", 0) + d.pop("Private_Dirty", 0)
     d["threads"] = len(os.listdir(f"/proc/{pid}/task"))
@@ -319,11 +347,11 @@ def run(target: str, port: int, out: str) -> dict:
             def scenario(name, view, kind, params, hover, tag="gen", extra_view=None):
                 page.mouse.move(*hover)
                 page.wait_for_timeout(1500)  # real hover -> mouseenter -> focus fps
-                c0 = cpu_s(pid)
+                c0, b0, s0 = cpu_s(pid), tree_cpu_s(os.getpid()) - cpu_s(pid), system_busy()
                 ta = time.time()
                 g = page.evaluate("([k,p,d,hz]) => window.__drive(k,p,d,hz)", [kind, params, int(SCENARIO_S * 1000), 60])
                 tb = time.time()
-                c1 = cpu_s(pid)
+                c1, b1, s1 = cpu_s(pid), tree_cpu_s(os.getpid()) - cpu_s(pid), system_busy()
                 page.wait_for_timeout(2500)
                 all_inputs = page.evaluate("window.__inputs")
                 inputs = [i for i in all_inputs if i[1] == tag]
@@ -339,10 +367,14 @@ def run(target: str, port: int, out: str) -> dict:
                 a["generator"] = g
                 a["server_cpu_s"] = c1 - c0
                 a["server_cpu_pct"] = 100 * (c1 - c0) / (tb - ta)
+                a["browser_cpu_pct"] = 100 * (b1 - b0) / (tb - ta)  # chromium + playwright driver
+                busy = s1[0] - s0[0]
+                a["machine_busy_pct"] = 100 * busy / (s1[1] - s0[1]) if s1[1] > s0[1] else None
+                a["other_cpu_pct"] = 100 * (busy - (c1 - c0) - (b1 - b0)) / (tb - ta)  # everything else on the machine
                 R[name] = a
                 print(target, name, json.dumps({k: a[k] for k in (
                     "fps", "lat_next_frame_p50_ms", "lat_next_frame_p95_ms", "bytes_mean", "bpp_view_mean",
-                    "settle_ms", "server_cpu_pct")}), flush=True)
+                    "settle_ms", "server_cpu_pct", "browser_cpu_pct", "other_cpu_pct")}), flush=True)
 
             x0, x1 = RED_SLIDER_X
             thumb = page.evaluate(
@@ -352,13 +384,19 @@ def run(target: str, port: int, out: str) -> dict:
             cx, cy = THREED_CENTER
             scenario("slider", "Red", "slider",
                      dict(x0=x0, x1=x1, y=RED_SLIDER_Y, tx=thumb[0], ty=thumb[1], period=120), thumb)
+            # put the axial slice back in the middle of its range (the slider drag ends at one end)
+            page.mouse.click((x0 + x1) / 2, RED_SLIDER_Y)
+            page.wait_for_timeout(500)
             scenario("wheel", "Red", "wheel", dict(cx=RED_CENTER[0], cy=RED_CENTER[1], flip=60), RED_CENTER)
             scenario("rotate3d", "ThreeD", "rotate", dict(cx=cx, cy=cy, r=80, period=120), THREED_CENTER)
+            page.mouse.click((x0 + x1) / 2, RED_SLIDER_Y)
+            page.wait_for_timeout(500)
             scenario("wheel_during_3d", "Red", "mixed",
                      dict(cx=cx, cy=cy, r=80, period=120, wx=RED_CENTER[0], wy=RED_CENTER[1], flip=60),
                      RED_CENTER, extra_view="ThreeD")
             page.wait_for_timeout(3000)
             R["mem_after_interaction"] = mem_kb(pid)
+            page.mouse.click((x0 + x1) / 2, RED_SLIDER_Y)
             page.mouse.move(*RED_CENTER)
             R["iso_wheel"] = isolated_latency(
                 page, frames_fn, "Red", lambda i: page.mouse.wheel(0, 100 if i % 2 == 0 else -100))

@@ -82,3 +82,16 @@ def test_settings_layer_defaults_then_file_then_env_then_flags(tmp_path):
 
 def test_every_setting_has_help():
     assert all(f.metadata.get("help") for f in fields())
+
+
+def test_a_port_in_use_is_a_clear_error_before_start_up():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli("serve", "--port", str(port), "--token", "abcdefgh12")
+    assert result.returncode == 2
+    assert "choose another --port" in result.stderr
+    assert "Traceback" not in result.stderr

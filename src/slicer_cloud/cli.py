@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -80,8 +81,27 @@ def _configure_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
+def _port_problem(host: str, port: int) -> str | None:
+    """Why (host, port) cannot be bound, checked before the slow start-up; None when it can."""
+    if port == 0:
+        return None
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError as exc:
+            return f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port or --host"
+    return None
+
+
 def serve(settings: Settings) -> int:
     from .web.app import ServeUrls, WebServer
+
+    problem = _port_problem(settings.host, settings.port)
+    if problem:
+        logger.error(problem)
+        return 2
 
     def announce(urls: ServeUrls) -> None:
         # The one place where slicer-cloud prints: the URLs the user opens.

@@ -213,8 +213,10 @@ class SceneLoader:
             raise NotFound(f"no node {node_id!r} in the scene")
         kind = kind_of(dest)
         io = self._app.io_manager
-        if node.IsA("vtkMRMLSegmentationNode") and kind in ("segmentation", "volume"):
-            io.write_segmentation(node, dest.as_posix())
+        if node.IsA("vtkMRMLSegmentationNode") and kind == "segmentation":
+            _write_segmentation(node, dest)
+        elif node.IsA("vtkMRMLSegmentationNode") and kind == "volume":
+            io.write_segmentation(node, dest.as_posix())  # as a labelmap volume
         elif node.IsA("vtkMRMLVolumeNode") and kind == "volume":
             io.write_volume(node, dest)
         elif node.IsA("vtkMRMLModelNode") and kind == "model":
@@ -226,3 +228,13 @@ class SceneLoader:
             )
         if not dest.exists():
             raise InvalidData(f"{dest.name} could not be written")
+
+
+def _write_segmentation(node, dest: Path) -> None:
+    """Write a Slicer segmentation file (.seg.nrrd: labelmap plus segment names, colors and terminology)."""
+    from slicer import vtkMRMLSegmentationStorageNode
+
+    storage = vtkMRMLSegmentationStorageNode()
+    storage.SetFileName(dest.as_posix())
+    if not storage.WriteData(node):
+        raise InvalidData(f"{dest.name} could not be written")

@@ -77,10 +77,14 @@ class DataBrowserUI(VCard):
                     title="Parent folder",
                 )
                 html.Span(
-                    f"/{{{{ {name.cwd} }}}}", classes="text-caption text-truncate flex-grow-1", data_testid="db-cwd"
+                    f"/{{{{ {name.cwd} }}}}",
+                    classes="text-caption text-truncate flex-grow-1",
+                    raw_attrs=['data-testid="db-cwd"'],
                 )
                 VBtn(icon="mdi-refresh", size="small", variant="text", click=self.refresh, title="Refresh")
-            with VList(density="compact", max_height=320, style="overflow-y: auto;", data_testid="db-list"):
+            with VList(
+                density="compact", max_height=320, style="overflow-y: auto;", raw_attrs=['data-testid="db-list"']
+            ):
                 with VListItem(
                     v_for=f"entry in {name.entries}",
                     key="entry.path",
@@ -98,7 +102,7 @@ class DataBrowserUI(VCard):
                             variant="text",
                             title="Open in the scene",
                             click=(self.open_file, "[entry.path]"),
-                            data_testid="db-open",
+                            raw_attrs=['data-testid="db-open"'],
                         )
                         VBtn(
                             v_if="entry.kind === 'file'",
@@ -107,7 +111,7 @@ class DataBrowserUI(VCard):
                             variant="text",
                             title="Download",
                             href=("window.slicerCloud.downloadUrl(entry.path)",),
-                            download=("entry.name",),
+                            raw_attrs=[':download="entry.name"', 'target="_blank"'],
                             click_stop=True,
                         )
             VFileInput(
@@ -116,7 +120,7 @@ class DataBrowserUI(VCard):
                 density="compact",
                 prepend_icon="mdi-upload",
                 disabled=(name.busy,),
-                data_testid="db-upload",
+                raw_attrs=['data-testid="db-upload"'],
                 change=(
                     f"{name.busy} = true; window.slicerCloud.upload($event.target.files, {name.cwd})"
                     f".then(n => trigger('{uploaded}', [n, ''])).catch(e => trigger('{uploaded}', [0, e.message]))"
@@ -132,15 +136,26 @@ class DataBrowserUI(VCard):
                 v_model=(name.save_node,),
                 density="compact",
             )
-            VTextField(label="File name", v_model=(name.save_name,), density="compact", data_testid="db-save-name")
-            VBtn("Save", prepend_icon="mdi-content-save", click=self.save_clicked, block=True, data_testid="db-save")
+            VTextField(
+                label="File name",
+                v_model=(name.save_name,),
+                density="compact",
+                raw_attrs=['data-testid="db-save-name"'],
+            )
+            VBtn(
+                "Save",
+                prepend_icon="mdi-content-save",
+                click=self.save_clicked,
+                block=True,
+                raw_attrs=['data-testid="db-save"'],
+            )
             VAlert(
                 v_if=(name.message,),
                 text=(name.message,),
                 type=(name.message_type,),
                 density="compact",
                 classes="mt-2",
-                data_testid="db-message",
+                raw_attrs=['data-testid="db-message"'],
             )
 
     def _on_uploaded(self, count: int, error: str) -> None:

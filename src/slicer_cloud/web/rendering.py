@@ -51,6 +51,7 @@ class RenderPolicy:
     interactive_scale: float = 0.5  # 3D: image sample distance = 1 / scale while the camera moves
     interactive_sample_factor: float = 2.0  # 3D: ray sample distance multiplier while the camera moves
     still_delay_s: float = 0.15  # quiet time before the high-quality frame
+    still_delay_pressed_s: float = 0.35  # same while a mouse button is held in the view (drag paused, not ended)
     slice_hot_s: float = 0.25  # a slice view requested a render this recently: the 3D view keeps its still render
     max_yield_s: float = 0.25  # longest time an interactive 3D frame waits for pending slice renders
 
@@ -179,16 +180,20 @@ class _SchedulerMixin:
     async def _render_cycle(self) -> None:
         raise NotImplementedError
 
+    def _still_delay(self) -> float:
+        return self.policy.still_delay_pressed_s if getattr(self, "_buttons_down", 0) else self.policy.still_delay_s
+
     async def _wait_quiet(self, started: float) -> bool:
-        """Wait until the next frame may start; True if no render was requested for ``still_delay_s``."""
+        """Wait until the next frame may start; True if no render was requested for the still delay."""
         await asyncio.sleep(max(0.0, started + self.policy.period_s(self._current_fps()) - monotonic()))
         while not self._is_closing:
             if self._request_event.is_set():
                 return False
             now = monotonic()
-            if still_due(self._last_request, now, self.policy.still_delay_s):
+            delay = self._still_delay()
+            if still_due(self._last_request, now, delay):
                 return True
-            await asyncio.sleep(max(0.005, self._last_request + self.policy.still_delay_s - now))
+            await asyncio.sleep(min(0.05, max(0.005, self._last_request + delay - now)))
         return False
 
     def _capture(self, mode: str = ""):
@@ -251,6 +256,27 @@ def make_threed_scheduler_class():
             self._setup(coordinator, policy, fps_source, fps_source_focus)
             self._renderer = renderer
             self._saved: dict[int, tuple[Any, float, float, int]] = {}
+            self._buttons_down = 0
+            self._observed = None
+
+        def watch_buttons(self, interactor) -> None:
+            """Count mouse buttons held in the view: a held button means the camera drag is not over."""
+            from vtkmodules.vtkCommonCore import vtkCommand
+
+            def pressed(*_):
+                self._buttons_down += 1
+
+            def released(*_):
+                self._buttons_down = max(0, self._buttons_down - 1)
+
+            for press, release in (
+                (vtkCommand.LeftButtonPressEvent, vtkCommand.LeftButtonReleaseEvent),
+                (vtkCommand.MiddleButtonPressEvent, vtkCommand.MiddleButtonReleaseEvent),
+                (vtkCommand.RightButtonPressEvent, vtkCommand.RightButtonReleaseEvent),
+            ):
+                interactor.AddObserver(press, pressed, 1.0)
+                interactor.AddObserver(release, released, 1.0)
+            self._observed = interactor
 
         # -- volume mapper quality --------------------------------------------------------------------------
         def _mappers(self):
@@ -364,6 +390,8 @@ def _make_factory_class(base_factory, scheduler_cls, *, threed: bool):
             if threed:
                 kwargs["renderer"] = slicer_view.renderer()
             rca_scheduler = scheduler_cls(**kwargs)
+            if threed:
+                rca_scheduler.watch_buttons(slicer_view.interactor())
 
             trame_view_id = get_view_trame_id(self._server, slicer_view)
             with ViewLayout(self._server, template_name=trame_view_id) as vuetify_view:
@@ -412,6 +440,8 @@ def _upgrade_existing_views(factory, scheduler_cls, coordinator: RenderCoordinat
         if threed:
             kwargs["renderer"] = rca_view.slicer_view.renderer()
         new = scheduler_cls(adapter._rca, **kwargs)  # noqa: SLF001
+        if threed:
+            new.watch_buttons(rca_view.slicer_view.interactor())
         new.set_push_callback(adapter.push)
         # RcaViewAdapter has no setter for its scheduler; it only calls schedule_render/update_quality/close on it.
         adapter._scheduler = new  # noqa: SLF001
