@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -96,6 +97,8 @@ def _port_problem(host: str, port: int) -> str | None:
 
 
 def serve(settings: Settings) -> int:
+    # Offscreen EGL (Mesa llvmpipe on a CPU): no X server needed; without this VTK tries X first and logs errors.
+    os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
     from .web.app import ServeUrls, WebServer
 
     problem = _port_problem(settings.host, settings.port)

@@ -10,6 +10,7 @@ from typing import Any
 
 from trame.app import get_server
 
+from ..api import add_api_routes
 from ..auth.http import AuthMiddleware
 from ..auth.tokens import TokenAuth, new_secret
 from ..core.session import Session
@@ -85,6 +86,7 @@ class WebServer:
             ).middleware()
         )
         add_routes(app, self.session, self.auth)
+        add_api_routes(app, self.session)
         guard_wslink_server(wslink_server, self.auth)
 
     def _ready(self, **_: Any) -> None:

@@ -193,14 +193,20 @@ class _SchedulerMixin:
             delay = self._still_delay()
             if still_due(self._last_request, now, delay):
                 return True
-            await asyncio.sleep(min(0.05, max(0.005, self._last_request + delay - now)))
+            # wake up as soon as a new render is requested (or when the still frame may be due)
+            timeout = min(0.05, max(0.005, self._last_request + delay - now))
+            try:
+                await asyncio.wait_for(self._request_event.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
         return False
 
     def _capture(self, mode: str = ""):
         t0 = monotonic()
         np_img, cols, rows = self._rca.img_cols_rows
         if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("render %s %s %dx%d %.1f ms", type(self).__name__, mode, cols, rows, 1000 * (monotonic() - t0))
+            logger.debug("render %s %s %dx%d %.1f ms fps=%s", type(self).__name__, mode, cols, rows,
+                         1000 * (monotonic() - t0), self._current_fps())
         self._last_image = (np_img, cols, rows)
         return np_img, cols, rows
 

@@ -1,0 +1,14 @@
+"""REST front ends of a session: Slicer WebServer compatibility (``/slicer/...``) and the versioned ``/api/v1``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from ..core.session import Session
+
+
+def add_api_routes(app: web.Application, session: Session) -> None:
+    """Register the REST routes on the session's aiohttp application (auth is applied by the app's middleware)."""
