@@ -31,6 +31,8 @@ _SERVE_FLAGS = (
     "max_image_voxels",
     "max_upload_bytes",
     "vr_preset",
+    "enable_exec",
+    "allowed_url_hosts",
     "log_level",
 )
 

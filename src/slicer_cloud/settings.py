@@ -60,6 +60,12 @@ class Settings:
         0.5, "Image scale of the 3D view while its camera moves (1 disables down-scaling)."
     )
     target_fps: float = _setting(30.0, "Frame rate a view aims for while interacted with.")
+    enable_exec: bool = _setting(
+        False, "Allow POST /slicer/exec to run Python code in the session (audited). Off by default: full server access."
+    )
+    allowed_url_hosts: list[str] = _setting(
+        [], "Hosts that POST /slicer/mrml?url= may download from (empty: URL loading is refused)."
+    )
     log_level: str = _setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.")
     files: list[Path] = _setting([], "Files or folders to load at start.", cli=False)
 
