@@ -131,7 +131,7 @@ def server_command(target: str, port: int, data_dir: str) -> tuple[list[str], st
     if target == "ours":
         exe = os.path.join(os.path.dirname(PY), "slicer-cloud")
         cmd = [exe, "serve", "--port", str(port), "--token", TOKEN, "--data", data_dir,
-               "--autosave-interval", "0", "--log-level", "WARNING"]
+               "--autosave-interval", "0", "--log-level", os.environ.get("BENCH_LOG_LEVEL", "WARNING")]
         return cmd, f"http://127.0.0.1:{port}/?token={TOKEN}"
     raise SystemExit(f"unknown target {target}")
 

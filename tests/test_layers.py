@@ -10,7 +10,9 @@ import pytest
 SRC = Path(__file__).parents[1] / "src" / "slicer_cloud"
 FORBIDDEN = {
     "core": ("trame", "aiohttp", "wslink", "slicer_cloud.web", "slicer_cloud.auth", "jupyter", "ipywidgets"),
-    "auth": ("trame", "slicer", "vtk", "slicer_cloud.web", "slicer_cloud.core"),
+    "auth": ("trame", "slicer", "vtk", "slicer_cloud.web", "slicer_cloud.core", "slicer_cloud.api"),
+    "web": ("slicer_cloud.api", "slicer_cloud.server", "slicer_cloud.cli"),
+    "api": ("slicer_cloud.web", "slicer_cloud.server", "slicer_cloud.cli", "trame"),
 }
 
 

@@ -16,32 +16,14 @@ from .settings import Settings, fields, load_settings
 
 logger = logging.getLogger("slicer_cloud")
 
-# Settings exposed as `serve` flags: name -> (flag, argparse options)
-_SERVE_FLAGS = (
-    "host",
-    "port",
-    "data",
-    "token",
-    "view_token",
-    "no_auth",
-    "allowed_origins",
-    "restore",
-    "autosave_interval",
-    "max_image_bytes",
-    "max_image_voxels",
-    "max_upload_bytes",
-    "vr_preset",
-    "enable_exec",
-    "allowed_url_hosts",
-    "log_level",
-)
 
 
 def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
     defaults = Settings()
     by_name = {f.name: f for f in fields()}
-    for name in _SERVE_FLAGS:
-        f = by_name[name]
+    for name, f in by_name.items():
+        if f.metadata.get("cli") is False:
+            continue
         flag = "--" + name.replace("_", "-")
         help_text = f.metadata["help"]
         if str(f.type).startswith("bool"):
@@ -101,7 +83,7 @@ def _port_problem(host: str, port: int) -> str | None:
 def serve(settings: Settings) -> int:
     # Offscreen EGL (Mesa llvmpipe on a CPU): no X server needed; without this VTK tries X first and logs errors.
     os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
-    from .web.app import ServeUrls, WebServer
+    from .server import ServeUrls, WebServer
 
     problem = _port_problem(settings.host, settings.port)
     if problem:

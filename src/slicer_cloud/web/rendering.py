@@ -108,8 +108,10 @@ class RenderCoordinator:
     def slice_requested(self) -> None:
         self.last_slice_request = monotonic()
 
-    def slices_pending(self) -> bool:
-        return any(s.has_pending_request for s in self.slice_schedulers)
+    def slices_pending(self, now: float | None = None) -> bool:
+        """Whether a slice view has a render request it may serve now (not held back by its frame rate)."""
+        now = monotonic() if now is None else now
+        return any(s.has_pending_request and s.ready_at <= now for s in self.slice_schedulers)
 
     def slices_hot(self, now: float | None = None) -> bool:
         now = monotonic() if now is None else now
@@ -140,6 +142,7 @@ class _SchedulerMixin:
         self._last_sent = None  # last frame pushed (numpy array) and its quality
         self._last_sent_quality = 0
         self._last_image = None  # last rendered frame (np image, cols, rows)
+        self.ready_at = 0.0  # monotonic time before which the view will not start another frame (frame rate cap)
 
     @property
     def target_fps(self) -> float:
@@ -185,7 +188,8 @@ class _SchedulerMixin:
 
     async def _wait_quiet(self, started: float) -> bool:
         """Wait until the next frame may start; True if no render was requested for the still delay."""
-        await asyncio.sleep(max(0.0, started + self.policy.period_s(self._current_fps()) - monotonic()))
+        self.ready_at = started + self.policy.period_s(self._current_fps())
+        await asyncio.sleep(max(0.0, self.ready_at - monotonic()))
         while not self._is_closing:
             if self._request_event.is_set():
                 return False

@@ -1,4 +1,7 @@
-"""Wiring root of ``slicer-cloud serve``: settings -> session -> auth -> viewer + HTTP routes -> one port."""
+"""Wiring root of ``slicer-cloud serve``: settings -> session -> auth -> front ends (web viewer, REST) -> one port.
+
+The only module that imports several front ends; they never import each other.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +13,14 @@ from typing import Any
 
 from trame.app import get_server
 
-from ..api import add_api_routes
-from ..auth.http import AuthMiddleware
-from ..auth.tokens import TokenAuth, new_secret
-from ..core.session import Session
-from ..settings import Settings
-from .errors import error_middleware
-from .routes import CONNECT_PATH, add_routes
-from .ws_guard import guard_wslink_server
+from .api import add_api_routes
+from .auth.http import AuthMiddleware
+from .auth.tokens import TokenAuth, new_secret
+from .core.session import Session
+from .settings import Settings
+from .web.errors import error_middleware
+from .web.routes import CONNECT_PATH, add_routes
+from .web.ws_guard import guard_wslink_server
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +55,7 @@ class WebServer:
     def __init__(self, settings: Settings, on_ready: Callable[[ServeUrls], None] | None = None) -> None:
         from trame_slicer.core import SlicerApp
 
-        from .viewer import ViewerApp
+        from .web.viewer import ViewerApp
 
         self.settings = settings
         self.auth = make_auth(settings)
