@@ -78,21 +78,24 @@ def test_a_hostile_upload_from_the_browser_shows_a_message_and_keeps_the_scene(s
 
 def test_painting_a_segment_in_a_slice_view_changes_the_segmentation(server, page, tmp_path):
     open_tool(page, "mdi-brush")
-    page.get_by_text("Add segment").click()
+    add = page.get_by_role("button", name="Add segment")
+    add.wait_for(state="visible")
+    add.click()
     page.wait_for_timeout(1500)
     segmentations = nodes(server, "segmentation")
     assert segmentations, "adding a segment created no segmentation"
     # Choose the paint effect (first brush button inside the drawer) and drag across the axial view.
-    page.locator(".v-navigation-drawer button:has(.mdi-brush)").first.click()
-    page.wait_for_timeout(500)
+    paint = page.locator("button:has(.mdi-cursor-default) + button:has(.mdi-brush)")
+    paint.click()
+    page.wait_for_function("(el) => el.classList.contains('v-btn--active')", arg=paint.element_handle(), timeout=10000)
     views = [v for v in page.locator(b.VIEW_IMAGES).all() if v.is_visible()]
     box = max((v.bounding_box() for v in views), key=lambda r: r["width"] * r["height"])
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(cx - 60, cy)
     page.mouse.down()
-    for step in range(30):
-        page.mouse.move(cx - 60 + 4 * step, cy + (step % 5))
-        page.wait_for_timeout(30)
+    for step in range(25):
+        page.mouse.move(cx - 60 + 5 * step, cy + (step % 5))
+        page.wait_for_timeout(40)
     page.mouse.up()
     page.wait_for_timeout(2000)
 

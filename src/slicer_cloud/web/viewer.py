@@ -40,6 +40,7 @@ class ViewerApp:
         server.enable_module(STATIC_MODULE)
 
         self.logic = MedicalViewerLogic(server, session.app, rca_encoder=rca_encoder)
+        bind_segment_editor_pipeline_views(session.app)
         install_rendering(self.logic, server, session.settings)
         self.ui = MedicalViewerUI(server, self.logic.layout_manager)
         # trame-slicer's "open files" buttons go through our checked loader into DATA/uploads/.
@@ -90,3 +91,35 @@ class ViewerApp:
         except SlicerCloudError as exc:
             self.data_browser._report(exc.message, "error")  # noqa: SLF001
         self.data_browser.refresh()
+
+
+def bind_segment_editor_pipeline_views(slicer_app) -> None:
+    """Give segment-editor effect pipelines their view once it exists (work-around for trame-slicer 2.0.0).
+
+    trame-slicer builds the effect pipelines of a view while that view is still being constructed, before its
+    factory has stored it, so every pipeline gets ``SetView(None)``: the paint/erase widgets are never created and
+    choosing Paint fails. We bind them now for the views built so far, and after every later view creation.
+    """
+    editor = slicer_app.segmentation_editor
+    view_manager = slicer_app.view_manager
+
+    def bind() -> None:
+        for effect in editor._effects.values():  # noqa: SLF001
+            for ref in effect._pipelines:  # noqa: SLF001
+                pipeline = ref()
+                if pipeline is None or pipeline._view is not None:  # noqa: SLF001
+                    continue
+                view_node = pipeline.GetViewNode()
+                view = view_manager.get_view(view_node) if view_node is not None else None
+                if view is not None:
+                    pipeline.SetView(view)
+
+    original_create_view = view_manager.create_view
+
+    def create_view(view_definition):
+        view = original_create_view(view_definition)
+        bind()
+        return view
+
+    view_manager.create_view = create_view
+    bind()
