@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import urllib.parse
-
 import nrrd
 import numpy as np
 import pytest
+from playwright.sync_api import sync_playwright
+
 from helpers import browser as b
 from helpers import datagen
-from playwright.sync_api import sync_playwright
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -100,7 +98,9 @@ def test_painting_a_segment_in_a_slice_view_changes_the_segmentation(server, pag
     page.wait_for_timeout(2000)
 
     seg_id = nodes(server, "segmentation")[-1]["id"]
-    status, _ = server.json("POST", "/api/v1/scene/save", {"path": "painted.seg.nrrd", "node": seg_id, "overwrite": True})
+    status, _ = server.json(
+        "POST", "/api/v1/scene/save", {"path": "painted.seg.nrrd", "node": seg_id, "overwrite": True}
+    )
     assert status == 201
     voxels, _ = nrrd.read(str(server.data / "painted.seg.nrrd"))
     assert np.count_nonzero(voxels) > 50, f"the brush stroke painted nothing ({np.count_nonzero(voxels)} voxels)"
