@@ -39,15 +39,22 @@ LOGDIR = os.environ.get("BENCH_LOGDIR", os.path.join(HERE, "out"))
 SCENARIO_S = float(os.environ.get("BENCH_SCENARIO_S", "10"))
 CLK = os.sysconf("SC_CLK_TCK")
 VIEWPORT = {"width": 1400, "height": 900}
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 RED_CENTER = (380, 470)  # axial slice view (678x814 at x=41,y=65)
 RED_SLIDER_Y, RED_SLIDER_X = 863, (60, 700)
 THREED_CENTER = (1060, 200)  # 3D view (678x270 at x=721,y=65)
 VIEW_POINTS = {"Red": RED_CENTER, "ThreeD": THREED_CENTER, "Green": (1060, 470), "Yellow": (1060, 740)}
 TOKEN = "bench-" + os.urandom(9).hex()  # never written to results
 
-INIT_JS = r"""
+INIT_JS = (
+    r"""
 (() => {
   window.__frames = []; window.__inputs = []; window.__visible = null;
   const now = () => performance.timeOrigin + performance.now();
@@ -55,7 +62,8 @@ INIT_JS = r"""
   window.WebSocket = class extends Orig {
     constructor(...a) { super(...a);
       this.addEventListener('message', e => { const d = e.data;
-        if (typeof d !== 'string') window.__frames.push([now(), d.byteLength !== undefined ? d.byteLength : d.size]); });
+        if (typeof d !== 'string')
+          window.__frames.push([now(), d.byteLength !== undefined ? d.byteLength : d.size]); });
     }
   };
   // cold-start detector: first non-blank decoded <img> in the axial view
@@ -64,7 +72,7 @@ INIT_JS = r"""
   const poll = () => {
     if (window.__visible) return;
     try {
-      const img = document.elementsFromPoint(%d, %d).find(el => el.tagName === 'IMG');
+      const img = document.elementsFromPoint(RED_X, RED_Y).find(el => el.tagName === 'IMG');
       if (img && img.complete && img.naturalWidth > 0) {
         ctx.drawImage(img, 0, 0, 32, 32);
         const d = ctx.getImageData(0, 0, 32, 32).data; let mx = 0;
@@ -76,10 +84,13 @@ INIT_JS = r"""
   };
   requestAnimationFrame(poll);
 })();
-""" % RED_CENTER + open(os.path.join(HERE, "drive.js")).read()
+""".replace("RED_X", str(RED_CENTER[0])).replace("RED_Y", str(RED_CENTER[1]))
+    + open(os.path.join(HERE, "drive.js")).read()
+)
 
 
 # -- process helpers --------------------------------------------------------------------------------------------
+
 
 def cpu_s(pid: int) -> float:
     f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
@@ -130,8 +141,20 @@ def server_command(target: str, port: int, data_dir: str) -> tuple[list[str], st
         return [PY, BASELINE_SERVER, str(port), VOLUME], f"http://127.0.0.1:{port}/"
     if target == "ours":
         exe = os.path.join(os.path.dirname(PY), "slicer-cloud")
-        cmd = [exe, "serve", "--port", str(port), "--token", TOKEN, "--data", data_dir,
-               "--autosave-interval", "0", "--log-level", os.environ.get("BENCH_LOG_LEVEL", "WARNING")]
+        cmd = [
+            exe,
+            "serve",
+            "--port",
+            str(port),
+            "--token",
+            TOKEN,
+            "--data",
+            data_dir,
+            "--autosave-interval",
+            "0",
+            "--log-level",
+            os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+        ]
         return cmd, f"http://127.0.0.1:{port}/?token={TOKEN}"
     raise SystemExit(f"unknown target {target}")
 
@@ -161,6 +184,7 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 # -- frame decoding ---------------------------------------------------------------------------------------------
 
+
 def jpeg_size(b: bytes) -> tuple[int, int] | None:
     """(width, height) from the first SOFn marker of a JPEG."""
     i = 2
@@ -168,9 +192,9 @@ def jpeg_size(b: bytes) -> tuple[int, int] | None:
         if b[i] != 0xFF:
             return None
         marker = b[i + 1]
-        seglen = int.from_bytes(b[i + 2:i + 4], "big")
+        seglen = int.from_bytes(b[i + 2 : i + 4], "big")
         if marker in (0xC0, 0xC1, 0xC2):
-            return int.from_bytes(b[i + 7:i + 9], "big"), int.from_bytes(b[i + 5:i + 7], "big")
+            return int.from_bytes(b[i + 7 : i + 9], "big"), int.from_bytes(b[i + 5 : i + 7], "big")
         i += 2 + seglen
     return None
 
@@ -245,20 +269,27 @@ def analyse(frames, inputs, t0, t1, view, view_px):
         key = "x".join(map(str, f["dims"])) if f["dims"] else "?"
         dims[key] = dims.get(key, 0) + 1
     return dict(
-        duration_s=dur, n_inputs=len(inp), input_rate=len(inp) / dur if dur else 0, view=view,
-        frames=len(vf), fps=len(vf) / dur if dur else 0,
+        duration_s=dur,
+        n_inputs=len(inp),
+        input_rate=len(inp) / dur if dur else 0,
+        view=view,
+        frames=len(vf),
+        fps=len(vf) / dur if dur else 0,
         bytes_mean=st.mean(f["bytes"] for f in vf) if vf else 0,
         bytes_median=st.median(f["bytes"] for f in vf) if vf else 0,
         bpp_image_mean=st.mean(bpp_img) if bpp_img else None,
         bpp_view_mean=st.mean(bpp_view) if bpp_view else None,
         image_sizes=dims,
-        quality_counts={str(q): sum(1 for f in vf if f["meta"].get("quality") == q)
-                        for q in {f["meta"].get("quality") for f in vf}},
-        all_views={k: dict(frames=len(v), fps=len(v) / dur, bytes_mean=st.mean(v), MBps=sum(v) / dur / 1e6)
-                   for k, v in by_view.items()},
+        quality_counts={
+            str(q): sum(1 for f in vf if f["meta"].get("quality") == q) for q in {f["meta"].get("quality") for f in vf}
+        },
+        all_views={
+            k: dict(frames=len(v), fps=len(v) / dur, bytes_mean=st.mean(v), MBps=sum(v) / dur / 1e6)
+            for k, v in by_view.items()
+        },
         total_MBps=sum(f["bytes"] for f in fr) / dur / 1e6 if dur else 0,
-        lat_next_frame_p50_ms=1000 * pct(lat, .5) if lat else None,
-        lat_next_frame_p95_ms=1000 * pct(lat, .95) if lat else None,
+        lat_next_frame_p50_ms=1000 * pct(lat, 0.5) if lat else None,
+        lat_next_frame_p95_ms=1000 * pct(lat, 0.95) if lat else None,
     )
 
 
@@ -269,8 +300,11 @@ def settle(frames, t_last_input, view, full_dims):
         return dict(settle_ms=None)
     qmax = max(f["meta"].get("quality", 0) for f in frames if f["view"] == view)
     ok = [f for f in after if f["meta"].get("quality") == qmax and (not full_dims or f["dims"] == tuple(full_dims))]
-    return dict(settle_ms=1000 * (ok[0]["t"] - t_last_input) if ok else None, settle_quality=qmax,
-                last_frame_ms=1000 * (after[-1]["t"] - t_last_input))
+    return dict(
+        settle_ms=1000 * (ok[0]["t"] - t_last_input) if ok else None,
+        settle_quality=qmax,
+        last_frame_ms=1000 * (after[-1]["t"] - t_last_input),
+    )
 
 
 def isolated_latency(page, frames_fn, view, do_event, n=8, gap=0.6):
@@ -291,16 +325,21 @@ def isolated_latency(page, frames_fn, view, do_event, n=8, gap=0.6):
             lat.append(min(nxt) - ti)
     if not lat:
         return dict(n=0)
-    return dict(n=len(lat), p50_ms=1000 * pct(lat, .5), p95_ms=1000 * pct(lat, .95),
-                min_ms=1000 * min(lat), max_ms=1000 * max(lat))
+    return dict(
+        n=len(lat),
+        p50_ms=1000 * pct(lat, 0.5),
+        p95_ms=1000 * pct(lat, 0.95),
+        min_ms=1000 * min(lat),
+        max_ms=1000 * max(lat),
+    )
 
 
 # -- one run ----------------------------------------------------------------------------------------------------
 
+
 def run(target: str, port: int, out: str) -> dict:
     os.makedirs(LOGDIR, exist_ok=True)
-    R: dict = dict(target=target, port=port, started=time.strftime("%Y-%m-%d %H:%M:%S"),
-                   loadavg_start=os.getloadavg())
+    R: dict = dict(target=target, port=port, started=time.strftime("%Y-%m-%d %H:%M:%S"), loadavg_start=os.getloadavg())
     data_dir = tempfile.mkdtemp(prefix=f"bench-{target}-")
     log = open(os.path.join(LOGDIR, f"{target}_{port}.log"), "w")
     with sync_playwright() as p:
@@ -330,29 +369,53 @@ def run(target: str, port: int, out: str) -> dict:
             frames = frames_fn()
             red = [f for f in frames if f["view"] == "Red"]
             td = [f for f in frames if f["view"] == "ThreeD"]
-            R["cold"] = dict(port_open_s=t_port - t0, goto_done_s=t_goto - t0,
-                             first_any_frame_s=(frames[0]["t"] - t0) if frames else None,
-                             first_red_frame_s=(red[0]["t"] - t0) if red else None,
-                             visible_s=vis[0] / 1000.0 - t0, visible_img=vis[1:],
-                             first_3d_frame_s=(td[0]["t"] - t0) if td else None)
+            R["cold"] = dict(
+                port_open_s=t_port - t0,
+                goto_done_s=t_goto - t0,
+                first_any_frame_s=(frames[0]["t"] - t0) if frames else None,
+                first_red_frame_s=(red[0]["t"] - t0) if red else None,
+                visible_s=vis[0] / 1000.0 - t0,
+                visible_img=vis[1:],
+                first_3d_frame_s=(td[0]["t"] - t0) if td else None,
+            )
             print(target, "cold", json.dumps(R["cold"]), flush=True)
             page.wait_for_timeout(6000)
             R["mem_idle_loaded"] = mem_kb(pid)
-            R["view_sizes"] = {v: page.evaluate(
-                "([x,y]) => {const i=document.elementsFromPoint(x,y).find(e=>e.tagName==='IMG');"
-                " if (!i) return null; const r=i.getBoundingClientRect(); return [Math.round(r.width),Math.round(r.height)]}",
-                list(c)) for v, c in VIEW_POINTS.items()}
+            R["view_sizes"] = {
+                v: page.evaluate(
+                    "([x,y]) => {const i=document.elementsFromPoint(x,y).find(e=>e.tagName==='IMG');"
+                    " if (!i) return null; const r=i.getBoundingClientRect();"
+                    " return [Math.round(r.width),Math.round(r.height)]}",
+                    list(c),
+                )
+                for v, c in VIEW_POINTS.items()
+            }
             R["encoder_meta"] = {f["view"]: {k: f["meta"].get(k) for k in ("type", "quality")} for f in frames_fn()}
 
+            def wait_quiet(quiet_s=1.0, max_s=30.0):
+                """Wait until no frame arrived for `quiet_s` (the server drained queued input); return the wait."""
+                t0, n, t_last = time.time(), len(fl.frames), time.time()
+                while time.time() - t0 < max_s:
+                    page.wait_for_timeout(200)
+                    if len(fl.frames) != n:
+                        n, t_last = len(fl.frames), time.time()
+                    elif time.time() - t_last >= quiet_s:
+                        break
+                return t_last - t0
+
             def scenario(name, view, kind, params, hover, tag="gen", extra_view=None):
+                drained = wait_quiet()
                 page.mouse.move(*hover)
                 page.wait_for_timeout(1500)  # real hover -> mouseenter -> focus fps
                 c0, b0, s0 = cpu_s(pid), tree_cpu_s(os.getpid()) - cpu_s(pid), system_busy()
                 ta = time.time()
-                g = page.evaluate("([k,p,d,hz]) => window.__drive(k,p,d,hz)", [kind, params, int(SCENARIO_S * 1000), 60])
+                g = page.evaluate(
+                    "([k,p,d,hz]) => window.__drive(k,p,d,hz)", [kind, params, int(SCENARIO_S * 1000), 60]
+                )
                 tb = time.time()
                 c1, b1, s1 = cpu_s(pid), tree_cpu_s(os.getpid()) - cpu_s(pid), system_busy()
-                page.wait_for_timeout(2500)
+                page.wait_for_timeout(1000)
+                wait_quiet()
                 all_inputs = page.evaluate("window.__inputs")
                 inputs = [i for i in all_inputs if i[1] == tag]
                 frames = frames_fn()
@@ -365,6 +428,10 @@ def run(target: str, port: int, out: str) -> dict:
                     ins3 = [i for i in all_inputs if i[1] == "gen3d"]
                     a["other"] = analyse(frames, ins3, ta, tb, extra_view, size3[0] * size3[1] if size3 else None)
                 a["generator"] = g
+                a["t_start"], a["t_end"] = ta, tb
+                a["previous_drain_s"] = drained
+                after = [f["t"] for f in frames if f["t"] > tb]
+                a["backlog_s"] = (max(after) - tb) if after else 0.0  # frames kept coming after the input stopped
                 a["server_cpu_s"] = c1 - c0
                 a["server_cpu_pct"] = 100 * (c1 - c0) / (tb - ta)
                 a["browser_cpu_pct"] = 100 * (b1 - b0) / (tb - ta)  # chromium + playwright driver
@@ -372,18 +439,43 @@ def run(target: str, port: int, out: str) -> dict:
                 a["machine_busy_pct"] = 100 * busy / (s1[1] - s0[1]) if s1[1] > s0[1] else None
                 a["other_cpu_pct"] = 100 * (busy - (c1 - c0) - (b1 - b0)) / (tb - ta)  # everything else on the machine
                 R[name] = a
-                print(target, name, json.dumps({k: a[k] for k in (
-                    "fps", "lat_next_frame_p50_ms", "lat_next_frame_p95_ms", "bytes_mean", "bpp_view_mean",
-                    "settle_ms", "server_cpu_pct", "browser_cpu_pct", "other_cpu_pct")}), flush=True)
+                print(
+                    target,
+                    name,
+                    json.dumps(
+                        {
+                            k: a[k]
+                            for k in (
+                                "fps",
+                                "lat_next_frame_p50_ms",
+                                "lat_next_frame_p95_ms",
+                                "bytes_mean",
+                                "bpp_view_mean",
+                                "settle_ms",
+                                "backlog_s",
+                                "server_cpu_pct",
+                                "browser_cpu_pct",
+                                "other_cpu_pct",
+                            )
+                        }
+                    ),
+                    flush=True,
+                )
 
             x0, x1 = RED_SLIDER_X
             thumb = page.evaluate(
                 "() => {const s=document.querySelectorAll('.v-slider-thumb');"
                 " const r=[...s].map(e=>e.getBoundingClientRect()).find(r=>r.x<720);"
-                " return r?[r.x+r.width/2,r.y+r.height/2]:null}")
+                " return r?[r.x+r.width/2,r.y+r.height/2]:null}"
+            )
             cx, cy = THREED_CENTER
-            scenario("slider", "Red", "slider",
-                     dict(x0=x0, x1=x1, y=RED_SLIDER_Y, tx=thumb[0], ty=thumb[1], period=120), thumb)
+            scenario(
+                "slider",
+                "Red",
+                "slider",
+                dict(x0=x0, x1=x1, y=RED_SLIDER_Y, tx=thumb[0], ty=thumb[1], period=120),
+                thumb,
+            )
             # put the axial slice back in the middle of its range (the slider drag ends at one end)
             page.mouse.click((x0 + x1) / 2, RED_SLIDER_Y)
             page.wait_for_timeout(500)
@@ -391,19 +483,28 @@ def run(target: str, port: int, out: str) -> dict:
             scenario("rotate3d", "ThreeD", "rotate", dict(cx=cx, cy=cy, r=80, period=120), THREED_CENTER)
             page.mouse.click((x0 + x1) / 2, RED_SLIDER_Y)
             page.wait_for_timeout(500)
-            scenario("wheel_during_3d", "Red", "mixed",
-                     dict(cx=cx, cy=cy, r=80, period=120, wx=RED_CENTER[0], wy=RED_CENTER[1], flip=60),
-                     RED_CENTER, extra_view="ThreeD")
-            page.wait_for_timeout(3000)
+            scenario(
+                "wheel_during_3d",
+                "Red",
+                "mixed",
+                dict(cx=cx, cy=cy, r=80, period=120, wx=RED_CENTER[0], wy=RED_CENTER[1], flip=60),
+                RED_CENTER,
+                extra_view="ThreeD",
+            )
+            R["drain_after_last_scenario_s"] = wait_quiet()
             R["mem_after_interaction"] = mem_kb(pid)
             page.mouse.click((x0 + x1) / 2, RED_SLIDER_Y)
+            wait_quiet()
             page.mouse.move(*RED_CENTER)
             R["iso_wheel"] = isolated_latency(
-                page, frames_fn, "Red", lambda i: page.mouse.wheel(0, 100 if i % 2 == 0 else -100))
+                page, frames_fn, "Red", lambda i: page.mouse.wheel(0, 100 if i % 2 == 0 else -100)
+            )
+            wait_quiet()
             page.mouse.move(cx, cy)
             page.mouse.down()
             R["iso_rotate3d"] = isolated_latency(
-                page, frames_fn, "ThreeD", lambda i: page.mouse.move(cx + (20 if i % 2 == 0 else 0), cy), n=5, gap=1.5)
+                page, frames_fn, "ThreeD", lambda i: page.mouse.move(cx + (20 if i % 2 == 0 else 0), cy), n=5, gap=1.5
+            )
             page.mouse.up()
             print(target, "iso", json.dumps({k: R[k] for k in ("iso_wheel", "iso_rotate3d")}), flush=True)
             R["mem_end"] = mem_kb(pid)

@@ -3,6 +3,7 @@
 usage: .venv/bin/python bench/profile_render.py [lever ...]
 levers: baseline msaa0 peel0 isd2 isd3 cpu cpu_isd2 ... (see LEVERS)
 """
+
 import os
 import sys
 import time
@@ -28,6 +29,7 @@ three.render_window().SetSize(678, 270)
 
 def vr_mapper():
     from slicer import vtkMRMLVolumeRenderingDisplayableManager
+
     dm = three.get_displayable_manager_by_class(vtkMRMLVolumeRenderingDisplayableManager)
     disp = sapp.volume_rendering.get_vr_display_node(vols[0])
     return dm.GetVolumeMapper(vols[0]), dm, disp
@@ -41,23 +43,41 @@ def time_views(label, n=6):
         ts = []
         for i in range(n):
             v.get_view_node()  # noqa
-            t = time.perf_counter(); rw.Render(); ts.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            rw.Render()
+            ts.append(time.perf_counter() - t)
         out.append(("slice", sorted(ts)[len(ts) // 2]))
-    rw = three.render_window(); rw.Render()
+    rw = three.render_window()
+    rw.Render()
     cam = three.renderer().GetActiveCamera()
     ts = []
     for i in range(n):
         cam.Azimuth(5)
-        t = time.perf_counter(); rw.Render(); ts.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        rw.Render()
+        ts.append(time.perf_counter() - t)
     out.append(("3d", sorted(ts)[len(ts) // 2]))
     m, _, _ = vr_mapper()
     if os.environ.get("SHOTS"):
-        from vtkmodules.vtkRenderingCore import vtkWindowToImageFilter
         from vtkmodules.vtkIOImage import vtkPNGWriter
-        w2i = vtkWindowToImageFilter(); w2i.SetInput(rw); w2i.ReadFrontBufferOff(); w2i.Update()
-        wr = vtkPNGWriter(); wr.SetFileName(os.path.join(os.environ["SHOTS"], f"{label}.png")); wr.SetInputConnection(w2i.GetOutputPort()); wr.Write()
+        from vtkmodules.vtkRenderingCore import vtkWindowToImageFilter
+
+        w2i = vtkWindowToImageFilter()
+        w2i.SetInput(rw)
+        w2i.ReadFrontBufferOff()
+        w2i.Update()
+        wr = vtkPNGWriter()
+        wr.SetFileName(os.path.join(os.environ["SHOTS"], f"{label}.png"))
+        wr.SetInputConnection(w2i.GetOutputPort())
+        wr.Write()
     sd = m.GetSampleDistance() if m else None
-    print(f"{label:28s}", f"sd={sd:.3g} isd={m.GetImageSampleDistance():.3g} auto={m.GetAutoAdjustSampleDistances()}", " ".join(f"{k}={1000 * t:.0f}ms" for k, t in out), type(m).__name__ if m else None, flush=True)
+    print(
+        f"{label:28s}",
+        f"sd={sd:.3g} isd={m.GetImageSampleDistance():.3g} auto={m.GetAutoAdjustSampleDistances()}",
+        " ".join(f"{k}={1000 * t:.0f}ms" for k, t in out),
+        type(m).__name__ if m else None,
+        flush=True,
+    )
 
 
 for lever in ["start"] + sys.argv[1:]:
@@ -65,11 +85,17 @@ for lever in ["start"] + sys.argv[1:]:
         for v in views:
             v.render_window().SetMultiSamples(0)
     elif lever == "peel0":
-        three.renderer().SetUseDepthPeeling(False); three.renderer().SetUseDepthPeelingForVolumes(False)
+        three.renderer().SetUseDepthPeeling(False)
+        three.renderer().SetUseDepthPeelingForVolumes(False)
     elif lever.startswith("isd"):
-        m, _, _ = vr_mapper(); m.SetAutoAdjustSampleDistances(0); m.SetImageSampleDistance(float(lever[3:]))
+        m, _, _ = vr_mapper()
+        m.SetAutoAdjustSampleDistances(0)
+        m.SetImageSampleDistance(float(lever[3:]))
     elif lever.startswith("sd"):
-        m, _, _ = vr_mapper(); m.SetAutoAdjustSampleDistances(0); m.SetLockSampleDistanceToInputSpacing(0); m.SetSampleDistance(float(lever[2:]))
+        m, _, _ = vr_mapper()
+        m.SetAutoAdjustSampleDistances(0)
+        m.SetLockSampleDistanceToInputSpacing(0)
+        m.SetSampleDistance(float(lever[2:]))
     elif lever == "cpu":
         sapp.volume_rendering._logic.ChangeVolumeRenderingMethod("vtkMRMLCPURayCastVolumeRenderingDisplayNode")
     elif lever.startswith("quality"):
@@ -77,11 +103,17 @@ for lever in ["start"] + sys.argv[1:]:
     elif lever.startswith("fps"):
         three.get_view_node().SetExpectedFPS(int(lever[3:]))
     elif lever.startswith("size"):
-        w, h = lever[4:].split("x"); three.render_window().SetSize(int(w), int(h))
+        w, h = lever[4:].split("x")
+        three.render_window().SetSize(int(w), int(h))
     elif lever.startswith("lp"):
         pass
     elif lever != "start":
         raise SystemExit(f"unknown lever {lever}")
     m, dm, disp = vr_mapper()
     time_views(lever)
-print("view node quality", three.get_view_node().GetVolumeRenderingQuality(), "expected fps", three.get_view_node().GetExpectedFPS())
+print(
+    "view node quality",
+    three.get_view_node().GetVolumeRenderingQuality(),
+    "expected fps",
+    three.get_view_node().GetExpectedFPS(),
+)

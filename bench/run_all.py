@@ -36,8 +36,8 @@ print(type(rw).__name__ + "|" + next((l.split(":", 1)[1].strip() for l in caps i
 
 
 def machine() -> dict:
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    mem = next((int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
+    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
+    mem = next((int(ln.split()[1]) for ln in open("/proc/meminfo") if ln.startswith("MemTotal")), 0)
     try:
         out = subprocess.run([PY, "-c", GLINFO], capture_output=True, text=True, timeout=120).stdout.strip()
         window, renderer = out.splitlines()[-1].split("|", 1)
@@ -48,22 +48,41 @@ def machine() -> dict:
     except OSError:
         chromium = "?"
     versions = subprocess.run(
-        [PY, "-c", "import importlib.metadata as m; print(' '.join(f'{p}={m.version(p)}' for p in "
-                   "('trame-slicer','trame-rca','vtk','slicer-core','PyTurboJPEG')))"],
-        capture_output=True, text=True).stdout.strip()
-    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
-    return dict(cpu=cpu, cores=os.cpu_count(), ram_gib=round(mem / 1024 / 1024, 1), gl_window=window,
-                gl_renderer=renderer, chromium=chromium, os=platform.platform(), python=platform.python_version(),
-                versions=versions, commit=commit)
+        [
+            PY,
+            "-c",
+            "import importlib.metadata as m; print(' '.join(f'{p}={m.version(p)}' for p in "
+            "('trame-slicer','trame-rca','vtk','slicer-core','PyTurboJPEG')))",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    return dict(
+        cpu=cpu,
+        cores=os.cpu_count(),
+        ram_gib=round(mem / 1024 / 1024, 1),
+        gl_window=window,
+        gl_renderer=renderer,
+        chromium=chromium,
+        os=platform.platform(),
+        python=platform.python_version(),
+        versions=versions,
+        commit=commit,
+    )
 
 
 def run(reps: int, targets: list[str], scenario_s: float) -> None:
     os.makedirs(RESULTS, exist_ok=True)
     for old in glob.glob(os.path.join(RESULTS, "*_[0-9]*.json")):
         os.remove(old)
-    json.dump(dict(machine(), date=time.strftime("%Y-%m-%d %H:%M"), reps=reps, scenario_s=scenario_s),
-              open(os.path.join(RESULTS, "machine.json"), "w"), indent=1)
+    json.dump(
+        dict(machine(), date=time.strftime("%Y-%m-%d %H:%M"), reps=reps, scenario_s=scenario_s),
+        open(os.path.join(RESULTS, "machine.json"), "w"),
+        indent=1,
+    )
     env = dict(os.environ, BENCH_SCENARIO_S=str(scenario_s))
     for rep in range(reps):
         for i, target in enumerate(targets):
@@ -77,6 +96,7 @@ def run(reps: int, targets: list[str], scenario_s: float) -> None:
 
 
 # -- summary ------------------------------------------------------------------------------------------------------
+
 
 def get(d: dict, path: str):
     for k in path.split("."):
@@ -98,8 +118,13 @@ def med(runs: list[dict], path: str, scale: float = 1.0):
 ROWS = [
     ("Cold start: launch -> first slice image (s)", "cold.visible_s", 1, "{:.1f}", None),
     ("Cold start: first 3D frame (s)", "cold.first_3d_frame_s", 1, "{:.1f}", None),
-    ("Memory idle, sample + VR shown, browser connected: PSS (MB)", "mem_idle_loaded.Pss", 1 / 1024, "{:.0f}",
-     ("<=", 350)),
+    (
+        "Memory idle, sample + VR shown, browser connected: PSS (MB)",
+        "mem_idle_loaded.Pss",
+        1 / 1024,
+        "{:.0f}",
+        ("<=", 350),
+    ),
     ("  same, anonymous memory only (Pss_Anon, MB)", "mem_idle_loaded.Pss_Anon", 1 / 1024, "{:.0f}", None),
     ("Memory after 40 s of interaction: PSS (MB)", "mem_after_interaction.Pss", 1 / 1024, "{:.0f}", None),
     ("Slider drag (axial): fps", "slider.fps", 1, "{:.1f}", (">=", 25)),
@@ -108,12 +133,14 @@ ROWS = [
     ("  KB per frame", "slider.bytes_mean", 1 / 1000, "{:.1f}", None),
     ("  bits per view pixel", "slider.bpp_view_mean", 1, "{:.2f}", None),
     ("  server CPU (% of one core)", "slider.server_cpu_pct", 1, "{:.0f}", None),
+    ("  frames still coming after the input stopped (s)", "slider.backlog_s", 1, "{:.1f}", None),
     ("Wheel over axial view: fps", "wheel.fps", 1, "{:.1f}", (">=", 25)),
     ("  input -> frame p50 (ms)", "wheel.lat_next_frame_p50_ms", 1, "{:.0f}", None),
     ("  input -> frame p95 (ms)", "wheel.lat_next_frame_p95_ms", 1, "{:.0f}", ("<=", 60)),
     ("  KB per frame", "wheel.bytes_mean", 1 / 1000, "{:.1f}", None),
     ("  bits per view pixel", "wheel.bpp_view_mean", 1, "{:.2f}", None),
     ("  server CPU (% of one core)", "wheel.server_cpu_pct", 1, "{:.0f}", None),
+    ("  frames still coming after the input stopped (s)", "wheel.backlog_s", 1, "{:.1f}", None),
     ("3D rotation with VR: fps", "rotate3d.fps", 1, "{:.1f}", (">=", 6)),
     ("  input -> frame p50 (ms)", "rotate3d.lat_next_frame_p50_ms", 1, "{:.0f}", None),
     ("  input -> frame p95 (ms)", "rotate3d.lat_next_frame_p95_ms", 1, "{:.0f}", ("<=", 300)),
@@ -121,6 +148,7 @@ ROWS = [
     ("  bits per view pixel while rotating", "rotate3d.bpp_view_mean", 1, "{:.2f}", ("<=", 0.5)),
     ("  full-quality frame after the last input (ms)", "rotate3d.settle_ms", 1, "{:.0f}", ("<=", 500)),
     ("  server CPU (% of one core)", "rotate3d.server_cpu_pct", 1, "{:.0f}", None),
+    ("  frames still coming after the input stopped (s)", "rotate3d.backlog_s", 1, "{:.1f}", None),
     ("Wheel over axial view while rotating 3D: axial fps", "wheel_during_3d.fps", 1, "{:.1f}", None),
     ("  axial input -> frame p50 (ms)", "wheel_during_3d.lat_next_frame_p50_ms", 1, "{:.0f}", None),
     ("  axial input -> frame p95 (ms)", "wheel_during_3d.lat_next_frame_p95_ms", 1, "{:.0f}", None),
@@ -165,7 +193,8 @@ def summarize() -> str:
         f"{mach['gl_renderer']}; {mach['chromium']}; {mach['versions']}.",
         "",
         "Median over repetitions, (min-max) when more than one. Load averages at the start of each run: "
-        + ", ".join(f"{r['target']} {r['loadavg_start'][0]:.1f}" for r in base + ours) + ".",
+        + ", ".join(f"{r['target']} {r['loadavg_start'][0]:.1f}" for r in base + ours)
+        + ".",
         "",
         "| Measure | baseline (trame-slicer MedicalViewerApp) | slicer-cloud | target (slicer-cloud) |",
         "|---|---|---|---|",

@@ -61,7 +61,7 @@ class Settings:
     )
     target_fps: float = _setting(30.0, "Frame rate a view aims for while interacted with.")
     enable_exec: bool = _setting(
-        False, "Allow POST /slicer/exec to run Python code in the session (audited). Off by default: full server access."
+        False, "Allow POST /slicer/exec to run Python code in the session (audited). Off: it grants server access."
     )
     allowed_url_hosts: list[str] = _setting(
         [], "Hosts that POST /slicer/mrml?url= may download from (empty: URL loading is refused)."

@@ -12,3 +12,6 @@ if TYPE_CHECKING:
 
 def add_api_routes(app: web.Application, session: Session) -> None:
     """Register the REST routes on the session's aiohttp application (auth is applied by the app's middleware)."""
+    from .slicerweb import add_slicerweb_routes
+
+    add_slicerweb_routes(app, session)

@@ -130,8 +130,13 @@ class _SchedulerMixin:
     coordinator: RenderCoordinator
     policy: RenderPolicy
 
-    def _setup(self, coordinator: RenderCoordinator, policy: RenderPolicy, fps_source: Any = None,
-               fps_source_focus: float | None = None) -> None:
+    def _setup(
+        self,
+        coordinator: RenderCoordinator,
+        policy: RenderPolicy,
+        fps_source: Any = None,
+        fps_source_focus: float | None = None,
+    ) -> None:
         self._fps_source = fps_source  # trame-slicer's scheduler whose target_fps its UI sets on hover / blur
         self._fps_source_focus = fps_source_focus
         self.coordinator = coordinator
@@ -209,8 +214,15 @@ class _SchedulerMixin:
         t0 = monotonic()
         np_img, cols, rows = self._rca.img_cols_rows
         if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("render %s %s %dx%d %.1f ms fps=%s", type(self).__name__, mode, cols, rows,
-                         1000 * (monotonic() - t0), self._current_fps())
+            logger.debug(
+                "render %s %s %dx%d %.1f ms fps=%s",
+                type(self).__name__,
+                mode,
+                cols,
+                rows,
+                1000 * (monotonic() - t0),
+                self._current_fps(),
+            )
         self._last_image = (np_img, cols, rows)
         return np_img, cols, rows
 
@@ -231,8 +243,16 @@ def make_slice_scheduler_class():
     class SliceRenderScheduler(_SchedulerMixin, base):
         """Slice views: render at once (at most ``target_fps``); the still frame re-encodes the last image."""
 
-        def __init__(self, window, *, coordinator: RenderCoordinator, policy: RenderPolicy, fps_source=None, fps_source_focus=None,
-                     **kwargs):
+        def __init__(
+            self,
+            window,
+            *,
+            coordinator: RenderCoordinator,
+            policy: RenderPolicy,
+            fps_source=None,
+            fps_source_focus=None,
+            **kwargs,
+        ):
             super().__init__(window, **kwargs)
             self._setup(coordinator, policy, fps_source, fps_source_focus)
             coordinator.slice_schedulers.append(self)
@@ -259,8 +279,15 @@ def make_threed_scheduler_class():
         """3D view: coarse volume rendering while requests keep coming, one full-quality frame once they stop."""
 
         def __init__(
-            self, window, *, coordinator: RenderCoordinator, policy: RenderPolicy, renderer=None, fps_source=None,
-            fps_source_focus=None, **kwargs
+            self,
+            window,
+            *,
+            coordinator: RenderCoordinator,
+            policy: RenderPolicy,
+            renderer=None,
+            fps_source=None,
+            fps_source_focus=None,
+            **kwargs,
         ):
             super().__init__(window, **kwargs)
             self._setup(coordinator, policy, fps_source, fps_source_focus)
@@ -360,6 +387,7 @@ def make_threed_scheduler_class():
 
 
 # -- view factories -----------------------------------------------------------------------------------------------
+
 
 def _make_factory_class(base_factory, scheduler_cls, *, threed: bool):
     """A trame-slicer RCA view factory whose views use our scheduler and render windows without MSAA."""
