@@ -89,9 +89,12 @@ def run(reps: int, targets: list[str], scenario_s: float) -> None:
             port = 8300 + 10 * rep + i
             out = os.path.join(RESULTS, f"{target}_{rep + 1}.json")
             print(f"== {target} rep {rep + 1}/{reps} (port {port})", flush=True)
-            r = subprocess.run([PY, os.path.join(HERE, "bench.py"), target, str(port), out], env=env)
-            if r.returncode != 0:
-                print(f"!! {target} rep {rep + 1} failed ({r.returncode})", flush=True)
+            for attempt in range(2):  # one retry: the browser or server may die under a shared machine's load
+                r = subprocess.run([PY, os.path.join(HERE, "bench.py"), target, str(port + 5 * attempt), out], env=env)
+                if r.returncode == 0:
+                    break
+                print(f"!! {target} rep {rep + 1} attempt {attempt + 1} failed ({r.returncode})", flush=True)
+                time.sleep(2)
             time.sleep(2)
 
 

@@ -72,7 +72,7 @@ class WebServer:
         """trame parses sys.argv by default; ours are parsed already, so hand it a fixed list."""
         parser = self.server.cli
         original = parser.parse_known_args
-        fixed = ["--server", "--authKey", new_secret(), "--timeout", "0"]
+        fixed = ["--server", f"--authKey={new_secret()}", "--timeout", "0"]
         parser.parse_known_args = lambda args=None, namespace=None: original(  # type: ignore[method-assign]
             fixed if args is None else args, namespace
         )

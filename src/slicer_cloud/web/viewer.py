@@ -14,6 +14,7 @@ from trame_slicer.app.logic import MedicalViewerLogic
 from trame_slicer.app.ui import MedicalViewerUI, VolumePropertyState
 from trame_slicer.utils import write_client_files_to_dir
 
+from ..core.layouts import layout_state
 from ..errors import SlicerCloudError
 from .data_browser import DataBrowserLogic, DataBrowserUI
 from .rendering import install_rendering
@@ -41,6 +42,8 @@ class ViewerApp:
 
         self.logic = MedicalViewerLogic(server, session.app, rca_encoder=rca_encoder)
         bind_segment_editor_pipeline_views(session.app)
+        # Layout changes asked through the REST API (PUT /slicer/gui) switch the browsers' layout too.
+        layout_state(session).listeners.append(self.logic.layout_manager.set_layout)
         install_rendering(self.logic, server, session.settings)
         self.ui = MedicalViewerUI(server, self.logic.layout_manager)
         # trame-slicer's "open files" buttons go through our checked loader into DATA/uploads/.
