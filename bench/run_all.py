@@ -191,7 +191,8 @@ def summarize() -> str:
     json.dump(summary, open(os.path.join(RESULTS, "summary.json"), "w"), indent=1)
     base, ours = runs.get("baseline", []), runs.get("ours", [])
     lines = [
-        f"Run of {mach['date']} (commit {mach['commit']}, {mach['reps']} repetition(s), {mach['scenario_s']:.0f} s "
+        f"Run of {mach['date']} (commit {mach['commit']}, {len(base)} baseline / {len(ours)} slicer-cloud "
+        f"repetition(s), {mach['scenario_s']:.0f} s "
         f"per scenario): {mach['cpu']}, {mach['cores']} cores, {mach['ram_gib']} GiB RAM, {mach['gl_window']} on "
         f"{mach['gl_renderer']}; {mach['chromium']}; {mach['versions']}.",
         "",

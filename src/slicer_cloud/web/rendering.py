@@ -10,13 +10,17 @@ frames through trame-rca. Out of the box, on a 2-core machine without GPU, that 
   sample at full quality in ~0.1-0.2 s where the GPU ray caster, emulated by llvmpipe, takes 1.5-3 s.
 * **Adaptive 3D quality.** While the 3D view is re-rendered in quick succession (camera moving), volumes are ray cast
   at a coarser image sample distance (1 / ``interactive_scale``) and sample distance, and frames are JPEG-encoded at
-  ``interactive_quality``. Once requests stop for a short still delay, one full-quality frame is rendered.
+  ``interactive_quality``. Once requests stop for a short still delay (0.15 s; 0.35 s while a mouse button is held
+  in the view, i.e. a drag paused rather than ended), one full-quality frame is rendered.
 * **One scheduler for all views** (:class:`RenderCoordinator`): slice views render first; the 3D view renders its
   (coarse) interactive frames only when no slice view is waiting, and its slow full-quality frame only once slice
   views have been idle for a moment, so a slow 3D render does not delay slice frames.
 * **No duplicate work.** A still (high quality) frame of a slice view re-encodes the last rendered image instead of
   rendering again; frames identical to the last one sent are neither encoded nor sent (the other slice views get
   render requests on every slice change but often do not change).
+
+trame-slicer's ``MedicalViewerLogic`` has already built the default layout's views when :func:`install_rendering` runs:
+their schedulers are replaced in place, and our view factories are put first for views created later.
 
 Everything runs on the event-loop thread (VTK and MRML are not thread safe), except JPEG encoding (libjpeg-turbo via
 PyTurboJPEG, in trame-rca's thread pool).
@@ -506,6 +510,16 @@ def install_rendering(logic: MedicalViewerLogic, server: Server, settings: Setti
     vr_logic = slicer_app.volume_rendering._logic  # noqa: SLF001 - the vtkSlicerVolumeRenderingLogic
     vr_logic.SetDefaultRenderingMethod(CPU_VR_METHOD)  # used by CreateDefaultVolumeRenderingNodes
     vr_logic.ChangeVolumeRenderingMethod(CPU_VR_METHOD)  # converts display nodes that already exist
+
+    def convert_imported_vr_nodes(*_):
+        # Scenes saved elsewhere (MRB, MRML, autosaves from before this change) bring GPU ray cast display nodes.
+        scene = slicer_app.scene
+        if scene.GetFirstNodeByClass("vtkMRMLGPURayCastVolumeRenderingDisplayNode") is not None:
+            vr_logic.ChangeVolumeRenderingMethod(CPU_VR_METHOD)
+
+    from slicer import vtkMRMLScene
+
+    slicer_app.scene.AddObserver(vtkMRMLScene.EndImportEvent, convert_imported_vr_nodes)
 
     view_manager = slicer_app.view_manager
     factories = view_manager._factories  # noqa: SLF001
