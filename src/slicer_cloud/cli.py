@@ -17,7 +17,6 @@ from .settings import Settings, fields, load_settings
 logger = logging.getLogger("slicer_cloud")
 
 
-
 def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
     defaults = Settings()
     by_name = {f.name: f for f in fields()}

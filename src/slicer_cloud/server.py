@@ -72,7 +72,8 @@ class WebServer:
         """trame parses sys.argv by default; ours are parsed already, so hand it a fixed list."""
         parser = self.server.cli
         original = parser.parse_known_args
-        fixed = ["--server", f"--authKey={new_secret()}", "--timeout", "0"]
+        # --no-ws-compress: frames are JPEG, deflating them again costs CPU for nothing.
+        fixed = ["--server", f"--authKey={new_secret()}", "--timeout", "0", "--no-ws-compress"]
         parser.parse_known_args = lambda args=None, namespace=None: original(  # type: ignore[method-assign]
             fixed if args is None else args, namespace
         )
@@ -90,7 +91,8 @@ class WebServer:
         )
         add_routes(app, self.session, self.auth)
         add_api_routes(app, self.session)
-        guard_wslink_server(wslink_server, self.auth)
+        resend = self.server.controller.slicer_cloud_resend_frames
+        guard_wslink_server(wslink_server, self.auth, resend_frames=resend if resend.exists() else None)
 
     def _ready(self, **_: Any) -> None:
         loop = asyncio.get_event_loop()

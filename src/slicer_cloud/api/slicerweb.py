@@ -26,6 +26,7 @@ from ..core.nrrd_codec import array_to_volume, decode_nrrd, encode_nrrd, volume_
 from ..core.segment_export import MEDIA_TYPES, export_labelmap, export_surface, parse_format
 from ..core.system_info import system_version
 from ..core.transforms_query import grid_transform_nrrd, set_tracking
+from ..core.volume_files import check_geometry
 from ..errors import BadRequest, NotFound, ReadOnly, SlicerCloudError
 from .body import read_nrrd_body
 from .slicerweb_views import ViewRoutes
@@ -186,7 +187,7 @@ class SlicerWebApi:
     async def volume_post(self, request: web.Request) -> web.Response:
         """Put a NRRD body into the volume ``id`` (a new volume named ``id`` if there is none, as the original)."""
         data = await read_nrrd_body(request, self.session.limits)
-        volume = decode_nrrd(data, self.session.limits)
+        volume = check_geometry(decode_nrrd(data, self.session.limits))
         del data
         volume_id = request.query.get("id", "").strip()
         node = self.scene.GetNodeByID(volume_id) if volume_id else None

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from ..core.layouts import layout_state
-from ..core.snapshots import DEFAULT_SIZE, Snapshots, encode_image, time_image
+from ..core.session_snapshots import session_snapshots
+from ..core.snapshots import DEFAULT_SIZE, encode_image, time_image
 from ..errors import BadRequest
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class ViewRoutes:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.snapshots = Snapshots(session.app)
+        self.snapshots = session_snapshots(session)
 
     def _answer(self, request: web.Request, pixels) -> web.Response:
         fmt = request.query.get("format", "png")

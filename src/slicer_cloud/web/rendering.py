@@ -107,7 +107,13 @@ class RenderCoordinator:
     def __init__(self, policy: RenderPolicy) -> None:
         self.policy = policy
         self.slice_schedulers: list[Any] = []
+        self.schedulers: list[Any] = []
         self.last_slice_request = -1e9
+
+    def resend_all(self) -> None:
+        """Send every view's current frame again (a browser joined: unchanged frames are otherwise not re-sent)."""
+        for scheduler in self.schedulers:
+            scheduler.resend()
 
     def slice_requested(self) -> None:
         self.last_slice_request = monotonic()
@@ -151,6 +157,7 @@ class _SchedulerMixin:
         self._last_sent = None  # last frame pushed (numpy array) and its quality
         self._last_sent_quality = 0
         self._last_image = None  # last rendered frame (np image, cols, rows)
+        coordinator.schedulers.append(self)
         self.ready_at = 0.0  # monotonic time before which the view will not start another frame (frame rate cap)
 
     @property
@@ -175,6 +182,12 @@ class _SchedulerMixin:
     def schedule_render(self) -> None:
         self._last_request = monotonic()
         self._request_event.set()
+
+    def resend(self) -> None:
+        """Render and push the current frame even if it equals the last one sent."""
+        self._last_sent = None
+        self._last_sent_quality = 0
+        self.schedule_render()
 
     async def _render(self) -> None:  # replaces RcaImageRenderScheduler._render
         while not self._is_closing:
@@ -520,6 +533,9 @@ def install_rendering(logic: MedicalViewerLogic, server: Server, settings: Setti
     from slicer import vtkMRMLScene
 
     slicer_app.scene.AddObserver(vtkMRMLScene.EndImportEvent, convert_imported_vr_nodes)
+
+    # A browser that joins reports its view sizes; it needs the current frames even when nothing changed.
+    server.controller.slicer_cloud_resend_frames = coordinator.resend_all
 
     view_manager = slicer_app.view_manager
     factories = view_manager._factories  # noqa: SLF001

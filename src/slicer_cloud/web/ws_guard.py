@@ -7,6 +7,7 @@ wslink builds its aiohttp WebSocket handler itself; :func:`guard_wslink_server` 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from wslink.backends.aiohttp import AioHttpWsHandler
@@ -29,8 +30,7 @@ VIEW_ALLOWED_METHODS = frozenset(
         "trame.rca.drop",
     }
 )
-# Sizing a view is allowed to a viewer only while no editor is connected (it would resize the editor's views).
-VIEW_ALLOWED_WHEN_ALONE = frozenset({"trame.rca.size"})
+SIZE_METHOD = "trame.rca.size"  # a browser reports a view's size: when it joins and when it resizes
 
 
 class GuardedWsHandler(AioHttpWsHandler):
@@ -39,6 +39,7 @@ class GuardedWsHandler(AioHttpWsHandler):
     slicer_cloud_auth: TokenAuth
     slicer_cloud_http_roles: dict[str, Role | None]
     slicer_cloud_roles: dict[str, Role]
+    slicer_cloud_resend_frames: Callable[[], None] | None = None
 
     async def onConnect(self, request: Any, client_id: str) -> None:  # noqa: N802 - wslink API
         self.slicer_cloud_http_roles[client_id] = request.get(ROLE_KEY) if hasattr(request, "get") else None
@@ -65,19 +66,26 @@ class GuardedWsHandler(AioHttpWsHandler):
 
     async def onCompleteMessage(self, rpc: Any, client_id: str) -> None:  # noqa: N802 - wslink API
         method = rpc.get("method", "") if isinstance(rpc, dict) else ""
-        if (
-            self.role_of(client_id) == "view"
-            and method not in VIEW_ALLOWED_METHODS
-            and not method.startswith("wslink.")
-            and not (method in VIEW_ALLOWED_WHEN_ALONE and not self.has_editor())
-            and "id" in rpc
-        ):
-            logger.info("refused %s from a read-only client", method)
-            await self.sendWrappedError(
-                rpc["id"], READ_ONLY_ERROR, "read-only share link: editing is not allowed", client_id=client_id
-            )
+        is_viewer = self.role_of(client_id) == "view"
+        if method == SIZE_METHOD and is_viewer and self.has_editor() and "id" in rpc:
+            # A viewer must not resize the editors' views: it gets the current frames at the editors' size.
+            self._resend_frames()
+            await self.sendWrappedMessage(rpc["id"], None, method=method, client_id=client_id)
             return
+        if is_viewer and method not in VIEW_ALLOWED_METHODS and method != SIZE_METHOD and "id" in rpc:
+            if not method.startswith("wslink."):
+                logger.info("refused %s from a read-only client", method)
+                await self.sendWrappedError(
+                    rpc["id"], READ_ONLY_ERROR, "read-only share link: editing is not allowed", client_id=client_id
+                )
+                return
         await super().onCompleteMessage(rpc, client_id)
+        if method == SIZE_METHOD:
+            self._resend_frames()
+
+    def _resend_frames(self) -> None:
+        if self.slicer_cloud_resend_frames is not None:
+            self.slicer_cloud_resend_frames()
 
     async def sendWrappedError(self, rpcid, code, message, data=None, client_id=None):  # noqa: N802 - wslink API
         """Same as wslink's, minus exception text and traceback (they stay in the server log)."""
@@ -86,14 +94,20 @@ class GuardedWsHandler(AioHttpWsHandler):
         await super().sendWrappedError(rpcid, code, message, data=data, client_id=client_id)
 
 
-def guard_wslink_server(wslink_server: Any, auth: TokenAuth) -> list[GuardedWsHandler]:
-    """Turn the WebSocket handlers of a started-to-be wslink aiohttp server into :class:`GuardedWsHandler`."""
+def guard_wslink_server(
+    wslink_server: Any, auth: TokenAuth, resend_frames: Callable[[], None] | None = None
+) -> list[GuardedWsHandler]:
+    """Turn the WebSocket handlers of a started-to-be wslink aiohttp server into :class:`GuardedWsHandler`.
+
+    :param resend_frames: called when a browser reports its view sizes, to push the current frames to it.
+    """
     guarded = []
     for handler in getattr(wslink_server, "_ws_handlers", []):
         handler.__class__ = GuardedWsHandler
         handler.slicer_cloud_auth = auth
         handler.slicer_cloud_http_roles = {}
         handler.slicer_cloud_roles = {}
+        handler.slicer_cloud_resend_frames = resend_frames
         guarded.append(handler)
     if not guarded:
         raise RuntimeError("the wslink server exposes no WebSocket handler to guard")
