@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from helpers import datagen
 from helpers.serve import start_server
 
