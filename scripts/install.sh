@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install slicer-cloud on Debian 12 (bookworm) or Ubuntu: system packages with apt, then a venv with pip.
 #
-#   ./scripts/install.sh          runtime: Python, Mesa EGL (llvmpipe) offscreen rendering, libturbojpeg
-#   ./scripts/install.sh --test   also the test extra and Debian's chromium (driven by playwright)
+#   ./scripts/install.sh          runtime: Python, Mesa EGL (llvmpipe) offscreen rendering, libturbojpeg,
+#                                 and the desktop way: Xvfb, x11vnc, noVNC, openbox, Mesa GLX
+#   ./scripts/install.sh --test   also the test extra, Debian's chromium (driven by playwright) and xterm
 #
 # Environment:
 #   SLICER_CLOUD_VENV  where the venv goes (default: .venv in the repo root; a relative path is taken from
@@ -17,7 +18,7 @@ export DEBIAN_FRONTEND=noninteractive
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WITH_TEST=0
 
-usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 for arg in "$@"; do
     case "$arg" in
@@ -60,12 +61,19 @@ PACKAGES=(
     libegl-mesa0           # Mesa's EGL vendor library (surfaceless/device platforms, no X server)
     libgl1-mesa-dri        # Mesa's swrast/llvmpipe driver: software OpenGL, no GPU needed
     "libturbojpeg0|libturbojpeg"  # libturbojpeg.so.0 for PyTurboJPEG (frame encoding)
+    # slicer-cloud desktop (docs/desktop.md):
+    xvfb                   # Xvfb, the virtual X server the desktop app draws on
+    x11vnc                 # VNC server of that display (on a private unix socket only)
+    novnc                  # noVNC, the browser VNC client, pinned by the distribution (/usr/share/novnc)
+    openbox                # a small window manager (move/resize/focus windows)
+    libgl1 libglx-mesa0    # GLX: the native viewer's and Slicer's on-screen OpenGL on Mesa llvmpipe
 )
 if [ "$WITH_TEST" = 1 ]; then
     PACKAGES+=(
         chromium           # /usr/bin/chromium, the browser the tests drive through playwright
         fonts-liberation   # fonts for headless chromium (not pulled with --no-install-recommends)
         libatomic1         # libatomic.so.1 for the node binary inside the playwright wheel
+        xterm              # a plain X program the desktop tests run as the app
     )
 fi
 

@@ -12,6 +12,7 @@ FORBIDDEN = {
     "core": ("trame", "aiohttp", "wslink", "slicer_cloud.web", "slicer_cloud.auth", "jupyter", "ipywidgets"),
     "auth": ("trame", "slicer", "vtk", "slicer_cloud.web", "slicer_cloud.core", "slicer_cloud.api"),
     "web": ("slicer_cloud.api", "slicer_cloud.server", "slicer_cloud.cli"),
+    "desktop": ("slicer_cloud.web", "slicer_cloud.api", "slicer_cloud.server", "slicer_cloud.cli"),
     "api": ("slicer_cloud.web", "slicer_cloud.server", "slicer_cloud.cli", "trame"),
 }
 

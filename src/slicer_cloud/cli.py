@@ -17,11 +17,20 @@ from .settings import Settings, fields, load_settings
 logger = logging.getLogger("slicer_cloud")
 
 
-def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
+# Settings that `desktop` shares with `serve`; fields marked command="desktop" belong to `desktop` only.
+DESKTOP_SHARED = {"host", "port", "data", "token", "no_auth", "allowed_origins", "log_level"}
+
+
+def _add_setting_flags(parser: argparse.ArgumentParser, command: str = "serve") -> None:
     defaults = Settings()
     by_name = {f.name: f for f in fields()}
     for name, f in by_name.items():
         if f.metadata.get("cli") is False:
+            continue
+        owner = f.metadata.get("command", "serve")
+        if command == "serve" and owner != "serve":
+            continue
+        if command == "desktop" and owner != "desktop" and name not in DESKTOP_SHARED:
             continue
         flag = "--" + name.replace("_", "-")
         help_text = f.metadata["help"]
@@ -56,6 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--config", type=Path, default=None, help="TOML settings file ([serve] table or top level)")
     _add_setting_flags(serve)
+    desktop = commands.add_parser(
+        "desktop",
+        help="a full desktop app (Slicer, or the built-in native viewer) in the browser through noVNC",
+        description="Run an app on a virtual X display and serve it through noVNC on one port, behind the token. "
+        "Settings come from defaults, then --config FILE (TOML), then SLICER_CLOUD_* variables, then flags.",
+    )
+    desktop.add_argument("--config", type=Path, default=None, help="TOML settings file ([serve] table or top level)")
+    desktop.add_argument(
+        "--check", action="store_true", help="list what the desktop needs, what is installed, and what to install"
+    )
+    _add_setting_flags(desktop, "desktop")
     return parser
 
 
@@ -102,21 +122,46 @@ def serve(settings: Settings) -> int:
     return 0
 
 
+def desktop(settings: Settings, check: bool = False) -> int:
+    from .desktop.app import DesktopUrls, run_desktop
+    from .desktop.check import report, requirements
+
+    text, ready = report(requirements())
+    if check:
+        print(text, flush=True)
+        return 0 if ready else 1
+    if not ready:
+        logger.error("the desktop cannot start:\n%s", text)
+        return 1
+    problem = _port_problem(settings.host, settings.port)
+    if problem:
+        logger.error(problem)
+        return 2
+
+    def announce(urls: DesktopUrls) -> None:
+        print(f"slicer-cloud desktop on display :{urls.display}, data root {settings.data.resolve()}", flush=True)
+        print(f"Open: {urls.url}", flush=True)
+
+    return run_desktop(settings, on_ready=announce)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    flags = {k: v for k, v in vars(args).items() if k not in {"command", "config", "files"}}
+    flags = {k: v for k, v in vars(args).items() if k not in {"command", "config", "files", "check"}}
     try:
         settings = load_settings(args.config, flags=flags)
     except ConfigError as exc:
         parser.exit(2, f"slicer-cloud: error: {exc.message}\n")
-    settings.files = [Path(f) for f in args.files]
+    settings.files = [Path(f) for f in getattr(args, "files", [])]
     missing = [str(f) for f in settings.files if not f.exists()]
     if missing:
         parser.exit(2, f"slicer-cloud: error: file not found: {', '.join(missing)}\n")
     _configure_logging(settings.log_level)
     if args.command == "serve":
         return serve(settings)
+    if args.command == "desktop":
+        return desktop(settings, check=args.check)
     return 2
 
 

@@ -1,7 +1,7 @@
 """One error vocabulary for slicer-cloud.
 
 Every error a client can cause is a :class:`SlicerCloudError` subclass whose message says what to do.
-Front ends map them to HTTP/JSON in one place (``slicer_cloud.web.errors``); messages never carry
+Front ends map them to HTTP/JSON in one place (``slicer_cloud.auth.responses``); messages never carry
 tracebacks, server paths or patient data.
 """
 

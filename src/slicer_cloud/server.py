@@ -15,10 +15,10 @@ from trame.app import get_server
 
 from .api import add_api_routes
 from .auth.http import AuthMiddleware
+from .auth.responses import error_middleware
 from .auth.tokens import TokenAuth, new_secret
 from .core.session import Session
 from .settings import Settings
-from .web.errors import error_middleware
 from .web.routes import CONNECT_PATH, add_routes
 from .web.ws_guard import guard_wslink_server
 

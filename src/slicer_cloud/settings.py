@@ -68,6 +68,15 @@ class Settings:
     )
     log_level: str = _setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.")
     files: list[Path] = _setting([], "Files or folders to load at start.", cli=False)
+    geometry: str = _setting("1600x1000", "Desktop size WIDTHxHEIGHT in pixels.", command="desktop")
+    app: str | None = _setting(
+        None,
+        "Desktop app command line (default: Slicer from SLICER_EXECUTABLE or PATH, else the built-in native viewer).",
+        command="desktop",
+    )
+    exit_with_app: bool = _setting(
+        False, "End the desktop when the app exits, with the app's exit code.", command="desktop"
+    )
 
     @property
     def is_loopback(self) -> bool:
@@ -91,6 +100,9 @@ class Settings:
             raise ConfigError("autosave_interval must be >= 0 seconds")
         if not 0.05 <= self.interactive_scale <= 1.0:
             raise ConfigError("interactive_scale must be between 0.05 and 1")
+        width, _, height = self.geometry.partition("x")
+        if not (width.isdigit() and height.isdigit() and 64 <= int(width) <= 8192 and 64 <= int(height) <= 8192):
+            raise ConfigError(f"geometry {self.geometry!r} is not WIDTHxHEIGHT (64-8192 pixels each), e.g. 1600x1000")
         return self
 
 

@@ -9,8 +9,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from slicer_cloud.auth.http import ROLE_KEY, AuthMiddleware
+from slicer_cloud.auth.responses import error_middleware
 from slicer_cloud.auth.tokens import TokenAuth
-from slicer_cloud.web.errors import error_middleware
 
 AUTH = TokenAuth(token="edit-token-1", view_token="view-token-1")
 

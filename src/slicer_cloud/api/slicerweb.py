@@ -22,7 +22,7 @@ from ..auth.http import ROLE_KEY
 from ..core import scene_files, scene_query
 from ..core.exec_runner import ExecRunner
 from ..core.layouts import layout_state
-from ..core.nrrd_codec import array_to_volume, decode_nrrd, encode_nrrd, volume_to_array
+from ..core.nrrd_codec import array_to_volume, decode_nrrd, encode_nrrd, stream_parts, volume_to_array
 from ..core.segment_export import MEDIA_TYPES, export_labelmap, export_surface, parse_format
 from ..core.system_info import system_version
 from ..core.transforms_query import grid_transform_nrrd, set_tracking
@@ -45,6 +45,23 @@ class NotSupported(SlicerCloudError):
 
     status = 501
     code = "not_supported"
+
+
+STREAM_CHUNK = 1 << 20
+
+
+async def stream_nrrd(request: web.Request, volume, headers: Mapping[str, str] | None = None) -> web.StreamResponse:
+    """Send a raw NRRD: the header, then the voxels straight from their array in 1 MiB pieces (no copies of the
+    volume; the response holds a reference to the array, so a volume replaced meanwhile still downloads whole)."""
+    header, payload = stream_parts(volume)
+    response = web.StreamResponse(headers={"Content-Type": "application/octet-stream", **(headers or {})})
+    response.content_length = len(header) + payload.nbytes
+    await response.prepare(request)
+    await response.write(header)
+    for start in range(0, payload.nbytes, STREAM_CHUNK):
+        await response.write(payload[start : start + STREAM_CHUNK])
+    await response.write_eof()
+    return response
 
 
 def require_edit(request: web.Request) -> None:
@@ -181,6 +198,8 @@ class SlicerWebApi:
         if not node.IsA("vtkMRMLScalarVolumeNode"):
             raise BadRequest("only scalar and labelmap volumes can be sent as NRRD")
         compress = request.query.get("encoding", "raw").strip().lower() in ("gzip", "gz")
+        if not compress:
+            return await stream_nrrd(request, volume_to_array(node, copy=False))
         body = encode_nrrd(volume_to_array(node), compress=compress)
         return web.Response(body=body, content_type="application/octet-stream")
 

@@ -57,14 +57,16 @@ class ViewRoutes:
     async def slice(self, request: web.Request) -> web.Response:
         q = request.query
         view = q.get("view", "red").strip().lower()
-        pixels = self.snapshots.slice_image(
+        frame = self.snapshots.slice_frame(
             view if view in ("red", "yellow", "green") else "red",
             orientation=q.get("orientation") or None,
             scroll_to=_number(q, "scrollTo"),
             offset=_number(q, "offset"),
             size=image_size(q, (DEFAULT_SIZE, DEFAULT_SIZE)),
         )
-        return self._answer(request, pixels)
+        # an unchanged view serves the frame (and the encoding) it made last time
+        body, media_type = frame.encoded(q.get("format", "png"), self.session.settings.jpeg_quality)
+        return web.Response(body=body, content_type=media_type, headers=NO_STORE)
 
     async def threed(self, request: web.Request) -> web.Response:
         q = request.query

@@ -45,15 +45,18 @@ class ViewHandlers:
         fmt = query_choice(q, "format", ("png", "jpeg", "jpg", "webp"), "png")
         size = requested_size(q)
         snapshots = session_snapshots(self.session)
+        quality = self.session.settings.jpeg_quality
         if view == "3d":
             pixels = snapshots.threed_image(look_from_axis=q.get("lookFromAxis") or None, size=size)
+            body, media_type = encode_still(pixels, fmt, quality=quality)
         elif view in SLICE_VIEWS:
-            pixels = snapshots.slice_image(
+            frame = snapshots.slice_frame(
                 view, orientation=q.get("orientation") or None, offset=query_number(q, "offset"), size=size
             )
+            # an unchanged view serves the frame (and the encoding) it made last time
+            body, media_type = frame.encoded(fmt, quality, encode_still)
         else:
             raise NotFound("view must be red, yellow, green or 3d")
-        body, media_type = encode_still(pixels, fmt, quality=self.session.settings.jpeg_quality)
         return web.Response(body=body, content_type=media_type, headers=NO_STORE)
 
     async def get_layout(self, request: web.Request) -> web.Response:

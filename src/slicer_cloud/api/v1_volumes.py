@@ -16,7 +16,7 @@ from ..core.segments import describe_segmentation, list_segmentations, segmentat
 from ..core.volume_files import SUFFIXES, check_geometry, describe_volume, encode_nifti, sniff_format
 from ..errors import UnsupportedFormat
 from .body import read_nrrd_body
-from .slicerweb import NotSupported
+from .slicerweb import NotSupported, stream_nrrd
 from .v1_request import PrefixedBody, json_object, query_bool, query_choice, query_text, read_prefix, stream_to_file
 
 if TYPE_CHECKING:
@@ -91,6 +91,10 @@ class VolumeHandlers:
             raise UnsupportedFormat("only scalar and labelmap volumes can be downloaded")
         fmt = query_choice(request.query, "format", ("nrrd", "nii.gz"), "nrrd")
         gzip = query_choice(request.query, "encoding", ("raw", "gzip"), "raw") == "gzip"
+        if fmt == "nrrd" and not gzip:
+            return await stream_nrrd(
+                request, volume_to_array(node, copy=False), attachment(node.GetName() or "", ".nrrd")
+            )
         volume = volume_to_array(node)
         if fmt == "nrrd":
             body, suffix = encode_nrrd(volume, compress=gzip), ".nrrd"

@@ -186,11 +186,48 @@ def encode_nrrd(volume: VolumeArray, *, compress: bool = False, kinds: list[str]
     return out.getvalue()
 
 
+def nrrd_header(
+    dtype: np.dtype, shape: tuple[int, ...], ijk_to_ras: np.ndarray, *, compress: bool = False, kinds=None
+) -> bytes:
+    """The header (blank line included) :func:`encode_nrrd` writes for voxels of ``dtype`` and ``shape`` [k, j, i]."""
+    from nrrd.formatters import format_optional_matrix, format_vector
+    from nrrd.writer import _TYPEMAP_NUMPY2NRRD
+
+    ijk_to_lps = LPS_TO_RAS @ ijk_to_ras[:3, :3]
+    lines = [
+        "NRRD0005",
+        "# Complete NRRD file format specification at:",
+        "# http://teem.sourceforge.net/nrrd/format.html",
+        f"type: {_TYPEMAP_NUMPY2NRRD[np.dtype(dtype).newbyteorder('<').str[1:]]}",
+        f"dimension: {len(shape)}",
+        "space: left-posterior-superior",
+        f"sizes: {' '.join(str(int(n)) for n in shape[::-1])}",
+        f"space directions: {format_optional_matrix(ijk_to_lps.T)}",
+        f"kinds: {' '.join(kinds or ['domain'] * len(shape))}",
+        *(["endian: little"] if np.dtype(dtype).itemsize > 1 else []),
+        f"encoding: {'gzip' if compress else 'raw'}",
+        f"space origin: {format_vector(LPS_TO_RAS @ ijk_to_ras[:3, 3])}",
+    ]
+    return ("\n".join(lines) + "\n\n").encode("ascii")
+
+
+def stream_parts(volume: VolumeArray) -> tuple[bytes, memoryview]:
+    """Header and raw little-endian voxel bytes of an uncompressed NRRD, without copying the voxels (when they are
+    C-contiguous and little-endian already, as volume node voxels are on x86/ARM)."""
+    voxels = volume.voxels
+    if voxels.dtype.byteorder == ">" or (voxels.dtype.byteorder == "=" and np.little_endian is False):
+        voxels = voxels.astype(voxels.dtype.newbyteorder("<"))
+    voxels = np.ascontiguousarray(voxels)
+    header = nrrd_header(voxels.dtype, voxels.shape, volume.ijk_to_ras)
+    return header, memoryview(voxels.reshape(-1)).cast("B")
+
+
 # -- volume nodes ----------------------------------------------------------------------------------------------------
 
 
-def volume_to_array(node) -> VolumeArray:
-    """Voxels (a copy) and geometry of a scalar volume node; refuse multi-component images."""
+def volume_to_array(node, *, copy: bool = True) -> VolumeArray:
+    """Voxels (a copy, or with ``copy=False`` a view of the node's live array) and geometry of a scalar volume
+    node; refuse multi-component images."""
     from vtkmodules.util.numpy_support import vtk_to_numpy
     from vtkmodules.vtkCommonMath import vtkMatrix4x4
 
@@ -200,7 +237,9 @@ def volume_to_array(node) -> VolumeArray:
     if image.GetNumberOfScalarComponents() != 1:
         raise UnsupportedFormat("only single-component (scalar) volumes can be sent as NRRD")
     x, y, z = image.GetDimensions()
-    voxels = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(z, y, x).copy()
+    voxels = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(z, y, x)
+    if copy:
+        voxels = voxels.copy()
     matrix = vtkMatrix4x4()
     node.GetIJKToRASMatrix(matrix)
     return VolumeArray(voxels, np.array([[matrix.GetElement(r, c) for c in range(4)] for r in range(4)]))

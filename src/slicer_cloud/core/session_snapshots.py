@@ -13,5 +13,5 @@ def session_snapshots(session) -> Snapshots:
     """The offscreen snapshot views of ``session`` (created on first use; event-loop thread only)."""
     snapshots = _SHARED.get(session)
     if snapshots is None:
-        snapshots = _SHARED[session] = Snapshots(session.app)
+        snapshots = _SHARED[session] = Snapshots(session.app, fingerprint=session.fingerprint)
     return snapshots

@@ -1,4 +1,5 @@
-"""The one place where errors become HTTP responses: JSON, a message saying what to do, never a traceback."""
+"""The one place where errors become HTTP responses (every front end): JSON, a message saying what to do, never a
+traceback; and the security headers every answer carries."""
 
 from __future__ import annotations
 
