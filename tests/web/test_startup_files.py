@@ -31,3 +31,14 @@ def test_files_given_on_the_command_line_load_at_start(tmp_path):
         assert "could not load bomb.nrrd" in server.log.read_text()
     finally:
         server.stop()
+
+
+def test_the_quick_start_data_folder_is_created_and_shows_the_sample(tmp_path):
+    data = tmp_path / "slicer-cloud-data"  # as in the README: does not exist yet
+    server = start_server(data)
+    try:
+        _, body = server.request("GET", "/api/v1/scene/nodes")
+        assert any("mni_icbm152" in n["name"] for n in body["nodes"])
+        assert data.is_dir()
+    finally:
+        server.stop()
