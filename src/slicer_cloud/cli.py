@@ -7,10 +7,10 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from . import __version__
+from . import __version__, extensions
 from .errors import ConfigError
 from .settings import Settings, fields, load_settings
 
@@ -21,16 +21,20 @@ logger = logging.getLogger("slicer_cloud")
 DESKTOP_SHARED = {"host", "port", "data", "token", "no_auth", "allowed_origins", "log_level"}
 
 
-def _add_setting_flags(parser: argparse.ArgumentParser, command: str = "serve") -> None:
+def _owners(f) -> tuple[str, ...]:
+    owner = f.metadata.get("command", "serve")
+    return (owner,) if isinstance(owner, str) else tuple(owner)
+
+
+def add_setting_flags(parser: argparse.ArgumentParser, command: str = "serve", shared: Iterable[str] = ()) -> None:
+    """Add a ``--flag`` for every setting of ``command`` (its ``command=`` metadata) and the ``shared`` ones."""
     defaults = Settings()
+    shared = set(shared) | (DESKTOP_SHARED if command == "desktop" else set())
     by_name = {f.name: f for f in fields()}
     for name, f in by_name.items():
         if f.metadata.get("cli") is False:
             continue
-        owner = f.metadata.get("command", "serve")
-        if command == "serve" and owner != "serve":
-            continue
-        if command == "desktop" and owner != "desktop" and name not in DESKTOP_SHARED:
+        if command not in _owners(f) and name not in shared:
             continue
         flag = "--" + name.replace("_", "-")
         help_text = f.metadata["help"]
@@ -64,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="NRRD, NIfTI, MHA/MHD, DICOM folder or zip, MRB/MRML, STL/OBJ/VTK, .seg.nrrd to load",
     )
     serve.add_argument("--config", type=Path, default=None, help="TOML settings file ([serve] table or top level)")
-    _add_setting_flags(serve)
+    add_setting_flags(serve)
     desktop = commands.add_parser(
         "desktop",
         help="a full desktop app (Slicer, or the built-in native viewer) in the browser through noVNC",
@@ -75,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     desktop.add_argument(
         "--check", action="store_true", help="list what the desktop needs, what is installed, and what to install"
     )
-    _add_setting_flags(desktop, "desktop")
+    add_setting_flags(desktop, "desktop")
+    for add_command in extensions.command_adders():
+        add_command(commands, add_setting_flags)
     return parser
 
 
@@ -150,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     flags = {k: v for k, v in vars(args).items() if k not in {"command", "config", "files", "check"}}
     try:
-        settings = load_settings(args.config, flags=flags)
+        settings = load_settings(getattr(args, "config", None), flags=flags)
     except ConfigError as exc:
         parser.exit(2, f"slicer-cloud: error: {exc.message}\n")
     settings.files = [Path(f) for f in getattr(args, "files", [])]
@@ -162,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(settings)
     if args.command == "desktop":
         return desktop(settings, check=args.check)
-    return 2
+    return int(args.handler(args, settings))
 
 
 if __name__ == "__main__":

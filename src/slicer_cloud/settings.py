@@ -66,6 +66,26 @@ class Settings:
     allowed_url_hosts: list[str] = _setting(
         [], "Hosts that POST /slicer/mrml?url= may download from (empty: URL loading is refused)."
     )
+    max_jobs: int = _setting(
+        0, "Processing jobs run at once; more wait in the queue (0: one per CPU core).", command=("serve", "batch")
+    )
+    module_path: list[Path] = _setting(
+        [],
+        "Extra folders searched for processing modules: executables or Python files that answer --xml (SEM).",
+        command=("serve", "batch"),
+    )
+    job_timeout: float = _setting(
+        3600.0, "Seconds a processing job may run before it is stopped (0: no limit).", command=("serve", "batch")
+    )
+    job_memory_mb: int = _setting(
+        0, "Address-space limit of a processing job in MiB (RLIMIT_AS; 0: no limit).", command=("serve", "batch")
+    )
+    dicomweb: list[str] = _setting(
+        [],
+        "DICOMweb servers to browse and push to, NAME=URL (credentials: SLICER_CLOUD_DICOMWEB_<NAME>_TOKEN, "
+        "or _USER and _PASSWORD).",
+        command=("serve", "dicom"),
+    )
     log_level: str = _setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.")
     files: list[Path] = _setting([], "Files or folders to load at start.", cli=False)
     geometry: str = _setting("1600x1000", "Desktop size WIDTHxHEIGHT in pixels.", command="desktop")
@@ -96,6 +116,10 @@ class Settings:
             raise ConfigError("the view-only token must differ from the access token")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ConfigError(f"unknown log level {self.log_level!r}: use DEBUG, INFO, WARNING or ERROR")
+        if self.max_jobs < 0:
+            raise ConfigError("max_jobs must be >= 0 (0: one per CPU core)")
+        if self.job_timeout < 0 or self.job_memory_mb < 0:
+            raise ConfigError("job_timeout and job_memory_mb must be >= 0 (0: no limit)")
         if self.autosave_interval < 0:
             raise ConfigError("autosave_interval must be >= 0 seconds")
         if not 0.05 <= self.interactive_scale <= 1.0:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from .. import extensions
 from .v1_nodes import NodeHandlers
 from .v1_scene import SceneHandlers
 from .v1_spec import openapi_document
@@ -26,9 +27,24 @@ if TYPE_CHECKING:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def all_routes() -> list:
+    """The core table plus the routes of every feature package present (:mod:`slicer_cloud.extensions`)."""
+    routes = list(ROUTES)
+    for module in extensions.api_modules():
+        routes.extend(module.ROUTES)
+    return routes
+
+
+def all_schemas() -> dict[str, Any]:
+    schemas = dict(SCHEMAS)
+    for module in extensions.api_modules():
+        schemas.update(module.SCHEMAS)
+    return schemas
+
+
 def openapi() -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``/api/v1``."""
-    return openapi_document(ROUTES, SCHEMAS)
+    return openapi_document(all_routes(), all_schemas())
 
 
 def openapi_text() -> str:
@@ -40,15 +56,18 @@ async def serve_openapi(request: web.Request) -> web.Response:
     return web.Response(text=openapi_text(), content_type="application/json")
 
 
-def handlers(session: Session) -> dict[str, Handler]:
+def handlers(session: Session, app: web.Application | None = None) -> dict[str, Handler]:
     """Every operation of the table, by operationId, bound to ``session``."""
     found: dict[str, Handler] = {"openapi": serve_openapi}
-    for group in (NodeHandlers(session), VolumeHandlers(session), ViewHandlers(session), SceneHandlers(session)):
-        for route in ROUTES:
+    groups: list[Any] = [NodeHandlers(session), VolumeHandlers(session), ViewHandlers(session), SceneHandlers(session)]
+    groups += [module.handlers(session, app) for module in extensions.api_modules()]
+    routes = all_routes()
+    for group in groups:
+        for route in routes:
             method = getattr(group, route.operation, None)
             if method is not None:
                 found[route.operation] = method
-    missing = [r.operation for r in ROUTES if r.operation not in found]
+    missing = [r.operation for r in routes if r.operation not in found]
     if missing:
         raise RuntimeError(f"/api/v1 operations without a handler: {missing}")
     return found
@@ -56,9 +75,12 @@ def handlers(session: Session) -> dict[str, Handler]:
 
 def add_v1_routes(app: web.Application, session: Session) -> None:
     """Register every route of the table on ``app`` (auth and JSON errors come from the app's middlewares)."""
-    by_operation = handlers(session)
-    for route in ROUTES:
+    by_operation = handlers(session, app)
+    for route in all_routes():
         app.router.add_route(route.method, route.path, by_operation[route.operation])
+    for module in extensions.api_modules():
+        if hasattr(module, "add_routes"):
+            module.add_routes(app, session)
 
 
 def main(argv: list[str] | None = None) -> int:

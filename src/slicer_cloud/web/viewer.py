@@ -14,6 +14,7 @@ from trame_slicer.app.logic import MedicalViewerLogic
 from trame_slicer.app.ui import MedicalViewerUI, VolumePropertyState
 from trame_slicer.utils import write_client_files_to_dir
 
+from .. import extensions
 from ..core.layouts import layout_state
 from ..errors import SlicerCloudError
 from .data_browser import DataBrowserLogic, DataBrowserUI
@@ -61,6 +62,8 @@ class ViewerApp:
                 name="server data", icon="mdi-folder-open", tool_ui_type=DataBrowserUI
             )
         self.data_browser.set_ui(self.ui.tool_registry[DataBrowserUI])
+        for add_panel in extensions.panel_adders():
+            add_panel(self)
 
         self.ui.layout.title.set_text("slicer-cloud")
         server.state["trame__title"] = "slicer-cloud"
