@@ -2,8 +2,8 @@
 # Install slicer-cloud on Debian 12 (bookworm) or Ubuntu: system packages with apt, then a venv with pip.
 #
 #   ./scripts/install.sh          runtime: Python, Mesa EGL (llvmpipe) offscreen rendering, libturbojpeg,
-#                                 and the desktop way: Xvfb, x11vnc, noVNC, openbox, Mesa GLX
-#   ./scripts/install.sh --test   also the test extra, Debian's chromium (driven by playwright) and xterm
+#                                 and the desktop way: Xtigervnc (or Xvfb + x11vnc), noVNC, openbox, Mesa GLX
+#   ./scripts/install.sh --test   also the test extra, Debian's chromium (driven by playwright), xterm, xclip
 #
 # Environment:
 #   SLICER_CLOUD_VENV  where the venv goes (default: .venv in the repo root; a relative path is taken from
@@ -63,7 +63,8 @@ PACKAGES=(
     "libturbojpeg0|libturbojpeg"  # libturbojpeg.so.0 for PyTurboJPEG (frame encoding)
     # slicer-cloud desktop (docs/desktop.md):
     xvfb                   # Xvfb, the virtual X server the desktop app draws on
-    x11vnc                 # VNC server of that display (on a private unix socket only)
+    x11vnc                 # VNC server of that display (on a private unix socket only); the fallback
+    tigervnc-standalone-server  # Xtigervnc: X + VNC server in one, resizes with the browser window (preferred)
     novnc                  # noVNC, the browser VNC client, pinned by the distribution (/usr/share/novnc)
     openbox                # a small window manager (move/resize/focus windows)
     libgl1 libglx-mesa0    # GLX: the native viewer's and Slicer's on-screen OpenGL on Mesa llvmpipe
@@ -74,6 +75,10 @@ if [ "$WITH_TEST" = 1 ]; then
         fonts-liberation   # fonts for headless chromium (not pulled with --no-install-recommends)
         libatomic1         # libatomic.so.1 for the node binary inside the playwright wheel
         xterm              # a plain X program the desktop tests run as the app
+        xclip              # reads/sets the X clipboard in the desktop clipboard tests
+        orthanc orthanc-dicomweb  # a real DICOMweb PACS the DICOM tests start on loopback
+        docker.io debootstrap     # dockerd + a locally built base image for the container tests
+        "npm|nodejs"       # npm (pulls nodejs) for configurable-http-proxy in the JupyterHub tests
     )
 fi
 
