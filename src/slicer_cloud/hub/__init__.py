@@ -1,0 +1,1 @@
+"""Many users: JupyterHub integration (jupyter-server-proxy launchers, ``slicer-cloud hub``)."""
