@@ -1,0 +1,97 @@
+"""Exports written back to DICOM: a segmentation as DICOM SEG, a view screenshot as Secondary Capture; optionally
+de-identified; saved into the data root or stored (STOW-RS) on a DICOMweb server."""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+
+from ..errors import BadRequest, InvalidData
+from .deidentify import UidMap, deidentify
+from .index import DicomIndex
+from .seg import build_seg, segmentation_masks
+
+if TYPE_CHECKING:
+    from .service import DicomService
+
+UID_MAP = "dicom-uid-map.json"
+
+
+def source_datasets(service: DicomService, volume) -> list[Dataset]:
+    """The header datasets of the instances a volume was built from, in its slice order."""
+    uids = (volume.GetAttribute("DICOM.instanceUIDs") or "").split()
+    source = volume.GetAttribute("DICOM.source") or "local"
+    study_uid = volume.GetAttribute("DICOM.studyInstanceUID") or ""
+    series_uid = volume.GetAttribute("DICOM.seriesInstanceUID") or ""
+    found = service.source(source)
+    by_uid: dict[str, Dataset] = {}
+    if isinstance(found, DicomIndex):
+        for row in found.instances(series_uid=series_uid):
+            if row["sop_instance_uid"] in uids and row["sop_instance_uid"] not in by_uid:
+                data = found.read_bytes(row)
+                by_uid[row["sop_instance_uid"]] = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
+    else:
+        items = found._call("the series metadata", found.client.retrieve_series_metadata, study_uid, series_uid)  # noqa: SLF001
+        for item in items:
+            ds = Dataset.from_json(item, bulk_data_uri_handler=lambda *_: b"")
+            by_uid[str(ds.SOPInstanceUID)] = ds
+    missing = [u for u in uids if u not in by_uid]
+    if missing:
+        raise InvalidData(f"{len(missing)} source instances of the volume are no longer available in {source}")
+    return [by_uid[u] for u in uids]
+
+
+def export_seg(service: DicomService, segmentation_id: str) -> Dataset:
+    """A DICOM SEG of a segmentation drawn on a DICOM volume, referencing that volume's source series."""
+    volume, infos, masks = segmentation_masks(service.session, segmentation_id)
+    sources = source_datasets(service, volume)
+    return build_seg(sources, masks, infos)
+
+
+def secondary_capture(rgb: np.ndarray, reference: Dataset | None = None, description: str = "Screenshot") -> Dataset:
+    """A Secondary Capture instance of an RGB screenshot, in the reference's study (a new study without one)."""
+    import highdicom as hd
+
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise BadRequest("a screenshot must be an RGB image")
+    common: dict[str, Any] = {
+        "pixel_array": np.ascontiguousarray(rgb.astype(np.uint8)),
+        "photometric_interpretation": "RGB",
+        "bits_allocated": 8,
+        "coordinate_system": "PATIENT",
+        "series_instance_uid": hd.UID(),
+        "sop_instance_uid": hd.UID(),
+        "series_number": 900,
+        "instance_number": 1,
+        "manufacturer": "slicer-cloud",
+        "patient_orientation": ("L", "P"),
+        "series_description": description,
+    }
+    if reference is not None:
+        return hd.sc.SCImage.from_ref_dataset(ref_dataset=reference, **common)
+    return hd.sc.SCImage(
+        study_instance_uid=hd.UID(),
+        patient_id="UNKNOWN",
+        patient_name="UNKNOWN",
+        **common,
+    )
+
+
+def to_bytes(ds: Dataset) -> bytes:
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    return out.getvalue()
+
+
+def prepare(service: DicomService, datasets: list[Dataset], deidentified: bool) -> list[Dataset]:
+    """Apply de-identification (UID map in ``DATA/.slicer-cloud``) when asked."""
+    if not deidentified:
+        return datasets
+    uids = UidMap(service.session.state_dir / UID_MAP)
+    out = [deidentify(ds, uids) for ds in datasets]
+    uids.save()
+    return out
