@@ -3,8 +3,8 @@
 Serves ``/search.json`` (pagination, ``after:DATE``), ``/t/{id}.json`` (posts with ``cooked`` HTML and
 ``link_counts``, ``details.links`` with ``clicks``), ``/categories.json`` (with a subcategory). Faults are data:
 ``rate_limit_once`` paths answer 429 with ``Retry-After`` the first time, ``fail_once`` paths answer 500 the first
-time, ``malformed`` paths answer broken JSON, topics in the search index but not in ``topics`` answer 404. Every
-request is recorded (path with query, status, time).
+time (``fail_always``: every time), ``malformed`` paths answer broken JSON, topics in the search index but not in
+``topics`` answer 404. Every request is recorded (path with query, status, time).
 """
 
 from __future__ import annotations
@@ -205,8 +205,9 @@ class FakeForum:
     def __init__(self, topics: list[FakeTopic] | None = None, page_size: int = 10) -> None:
         self.topics = {t.id: t for t in (topics if topics is not None else fixture_topics())}
         self.page_size = page_size
-        self.rate_limit_once: set[str] = {"/t/113.json"}
+        self.rate_limit_once: set[str] = set()  # e.g. {"/t/113.json"}: costs the tests a Retry-After wait
         self.fail_once: set[str] = {"/t/112.json", "/search.json?page=2&q=web"}
+        self.fail_always: set[str] = set()
         self.malformed: set[str] = {"/t/111.json"}
         self.retry_after = "1"
         self.requests: list[tuple[str, int, float]] = []
@@ -363,7 +364,7 @@ class FakeForum:
         first = self._seen[key] == 1
         if key in self.rate_limit_once and first:
             return 429, {"Retry-After": self.retry_after}, b'{"errors":["slow down"],"error_type":"rate_limit"}'
-        if key in self.fail_once and first:
+        if key in self.fail_always or (key in self.fail_once and first):
             return 500, {}, b"<html>Internal Server Error</html>"
         if key in self.malformed:
             return 200, {}, b'{"post_stream": {"posts": [ {"cooked": "<p>trunc'

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 
-from fakeforum import fixture_topics
+import pytest
+from fakeforum import FakeForum, fixture_topics
+
+from slicer_cloud.survey.run import SurveyOptions, run_survey
 
 EXPECTED_TECH_CLICKS = {  # by hand from fixture_topics(): kept topics only, 114 included (no --since)
     "SlicerDockers": 30 + 8 + 2 + 100,
@@ -35,13 +39,24 @@ EXPECTED_APPROACHES = {  # approach: (clicks, topics)
 }
 
 
+@pytest.fixture(scope="module")
+def surveyed(tmp_path_factory):
+    """(result, out folder) of one run over the fixture forum; these tests only read it."""
+    forum = FakeForum().start()
+    out = tmp_path_factory.mktemp("survey") / "out"
+    try:
+        yield run_survey(SurveyOptions(out=out, forum=forum.base, rate=0, backoff=0.05, progress=False)), out
+    finally:
+        forum.stop()
+
+
 def read_csv(path):
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 
 
-def test_the_funnel_counts_are_those_of_the_fixture(run, tmp_path):
-    result = run(tmp_path / "out")
+def test_the_funnel_counts_are_those_of_the_fixture(surveyed):
+    result, _ = surveyed
     assert dict(result.analysis.funnel) == {
         "collected": 47,  # 16 topics + the vanished one + 30 webinar fillers
         "read": 45,  # less the vanished (404) and the malformed JSON
@@ -51,8 +66,8 @@ def test_the_funnel_counts_are_those_of_the_fixture(run, tmp_path):
     }
 
 
-def test_the_rules_keep_exactly_the_topics_a_reader_would(run, tmp_path):
-    result = run(tmp_path / "out")
+def test_the_rules_keep_exactly_the_topics_a_reader_would(surveyed):
+    result, _ = surveyed
     kept = {t.id for t in result.analysis.topics if t.status == "kept"}
     assert kept == {t.id for t in fixture_topics() if t.relevant}
     by_id = {t.id: t for t in result.analysis.topics}
@@ -64,8 +79,8 @@ def test_the_rules_keep_exactly_the_topics_a_reader_would(run, tmp_path):
     assert by_id[108].rule == "no-remote-use-signal"
 
 
-def test_click_sums_per_technology_and_approach_match_the_fixture(run, tmp_path):
-    result = run(tmp_path / "out")
+def test_click_sums_per_technology_and_approach_match_the_fixture(surveyed):
+    result, _ = surveyed
     clicks = {row.name: row.clicks for table in result.analysis.approaches for row in table.rows}
     assert clicks == EXPECTED_TECH_CLICKS
     # the same sums, computed from the fixture's own labels rather than by hand
@@ -80,9 +95,8 @@ def test_click_sums_per_technology_and_approach_match_the_fixture(run, tmp_path)
     assert approaches == EXPECTED_APPROACHES
 
 
-def test_links_of_one_repository_or_page_count_once(run, tmp_path):
-    out = tmp_path / "out"
-    run(out)
+def test_links_of_one_repository_or_page_count_once(surveyed):
+    _, out = surveyed
     links = {(r["url"], r["technology"]): r for r in read_csv(out / "links.csv")}
     dockers = links[("github.com/pieper/slicerdockers", "SlicerDockers")]
     assert dockers["clicks"] == "140" and dockers["topics"] == "101;102;114" and dockers["topic_count"] == "3"
@@ -94,9 +108,8 @@ def test_links_of_one_repository_or_page_count_once(run, tmp_path):
     assert "github.com/slicer/extensionsindex" not in urls  # cited only by a dropped topic
 
 
-def test_topics_files_say_why_each_topic_was_kept_or_dropped(run, tmp_path):
-    out = tmp_path / "out"
-    run(out)
+def test_topics_files_say_why_each_topic_was_kept_or_dropped(surveyed):
+    _, out = surveyed
     rows = {int(r["id"]): r for r in read_csv(out / "topics.csv")}
     assert len(rows) == 47
     assert rows[110]["status"] == "vanished" and "404" in rows[110]["problem"]
@@ -109,9 +122,8 @@ def test_topics_files_say_why_each_topic_was_kept_or_dropped(run, tmp_path):
     assert as_json[103]["rule"] == "headless-or-server" and as_json[103]["clicks"] == 31
 
 
-def test_malformed_json_html_and_a_vanished_topic_are_reported_not_fatal(run, tmp_path):
-    out = tmp_path / "out"
-    result = run(out)
+def test_malformed_json_html_and_a_vanished_topic_are_reported_not_fatal(surveyed):
+    result, out = surveyed
     problems = result.analysis.problems
     assert [p.split(":")[0] for p in problems["vanished"]] == ["110"]
     assert [p.split(":")[0] for p in problems["malformed JSON"]] == ["111"]
@@ -121,7 +133,7 @@ def test_malformed_json_html_and_a_vanished_topic_are_reported_not_fatal(run, tm
 
 
 def test_since_leaves_out_older_topics(run, tmp_path, forum):
-    result = run(tmp_path / "out", since=__import__("datetime").date(2018, 1, 1))
+    result = run(tmp_path / "out", since=dt.date(2018, 1, 1))
     ids = {t.id for t in result.analysis.topics}
     assert 114 not in ids and len(ids) == 46
     assert all("after:2018-01-01" in path for path in (p for p, _, _ in forum.requests) if "search" in path)

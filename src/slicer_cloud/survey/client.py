@@ -206,7 +206,7 @@ class DiscourseClient:
         from_cache = bool(getattr(response, "from_cache", False))
         if from_cache:
             self.stats.add(cached=1)
-        if response.status_code == 504 and self.session.settings.only_if_cached and not from_cache:
+        if response.status_code == 504 and self.session.settings.only_if_cached:
             return Fetched(504, error="not in the cache (offline run)")
         if response.status_code != 200:
             reason = {429: "rate limited, retries exhausted", 403: "forbidden (the forum needs a login?)"}
