@@ -10,7 +10,7 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 
-from ..errors import BadRequest, InvalidData
+from ..errors import BadRequest, InvalidData, SlicerCloudError
 from .deidentify import UidMap, deidentify
 from .index import DicomIndex
 from .seg import build_seg, segmentation_masks
@@ -94,4 +94,70 @@ def prepare(service: DicomService, datasets: list[Dataset], deidentified: bool) 
     uids = UidMap(service.session.state_dir / UID_MAP)
     out = [deidentify(ds, uids) for ds in datasets]
     uids.save()
+    return out
+
+
+def screenshot_capture(service: DicomService) -> Dataset:
+    """A Secondary Capture of the current view layout, in the study of the shown DICOM volume when there is one."""
+    from ..core.layouts import layout_state
+    from ..core.session_snapshots import session_snapshots
+
+    rows = layout_state(service.session).screenshot_rows
+    pixels = session_snapshots(service.session).screenshot(rows, (1024, 768))
+    reference = None
+    volume = _shown_dicom_volume(service.session)
+    if volume is not None:
+        try:
+            reference = source_datasets(service, volume)[0]
+        except SlicerCloudError:
+            reference = None
+    return secondary_capture(np.asarray(pixels)[..., :3], reference=reference)
+
+
+def _shown_dicom_volume(session):
+    nodes = session.scene.GetNodesByClass("vtkMRMLScalarVolumeNode")
+    nodes.UnRegister(session.scene)
+    found = None
+    for i in range(nodes.GetNumberOfItems()):
+        node = nodes.GetItemAsObject(i)
+        if node.GetAttribute("DICOM.instanceUIDs") and not node.IsA("vtkMRMLLabelMapVolumeNode"):
+            found = node
+    return found
+
+
+def deliver(
+    service: DicomService,
+    dataset: Dataset,
+    *,
+    destination: str = "",
+    save: str = "",
+    deidentified: bool = False,
+    store: bool = True,
+) -> dict[str, Any]:
+    """De-identify if asked, then save into the data root and/or store (STOW-RS); say what happened."""
+    (dataset,) = prepare(service, [dataset], deidentified)
+    out: dict[str, Any] = {
+        "sop_instance_uid": str(dataset.SOPInstanceUID),
+        "series_uid": str(dataset.SeriesInstanceUID),
+        "study_uid": str(dataset.StudyInstanceUID),
+        "modality": str(dataset.get("Modality", "")),
+        "stored": [],
+        "failed": [],
+        "destination": None,
+        "saved": None,
+        "deidentified": deidentified,
+    }
+    if not save and not store:
+        raise BadRequest("nothing to do: give save=PATH.dcm and/or store=true with a destination")
+    if save:
+        if not save.lower().endswith(".dcm"):
+            raise BadRequest("save the DICOM file with a .dcm name")
+        root = service.session.data_root
+        path = root.new_file_path(save, overwrite=False)
+        path.write_bytes(to_bytes(dataset))
+        out["saved"] = root.relative(path)
+    if store:
+        target = service.destination(destination)
+        answer = target.store([dataset])
+        out.update(stored=answer["stored"], failed=answer["failed"], destination=target.name)
     return out

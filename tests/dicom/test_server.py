@@ -1,0 +1,136 @@
+"""A real ``slicer-cloud serve``: ``/dicomweb`` answers dicomweb-client, ``/api/v1/dicom`` browses, opens and exports,
+hostile uploads get clear errors and the session stays alive."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pydicom
+import pytest
+import requests
+from datagen import SeriesSpec, hostile_deep_sequence, not_dicom, write_series
+from dicomweb_client import DICOMwebClient
+from pydicom.dataset import Dataset
+
+from helpers.serve import start_server
+
+pytestmark = pytest.mark.server
+
+CT = SeriesSpec(slices=10, description="CT for serving", seed=11)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, mr_spec):
+    data = tmp_path_factory.mktemp("served")
+    write_series(data / "ct", CT)
+    write_series(data / "mr", mr_spec)
+    (data / "junk.dcm").write_bytes(not_dicom())
+    server = start_server(data)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(served) -> DICOMwebClient:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {served.token}"
+    return DICOMwebClient(f"{served.base}/dicomweb", session=session)
+
+
+def assert_dicom_json(items: list[dict]) -> None:
+    """Every item follows the DICOM JSON model (PS3.18 F.2): 8-hex-digit tags, a vr, Value as a list, and pydicom
+    reads it back."""
+    for item in items:
+        for tag, element in item.items():
+            assert len(tag) == 8 and int(tag, 16) >= 0
+            assert set(element) <= {"vr", "Value", "BulkDataURI", "InlineBinary"} and len(element["vr"]) == 2
+            if "Value" in element:
+                assert isinstance(element["Value"], list)
+        Dataset.from_json(item)
+
+
+def test_dicomweb_needs_the_session_token(served):
+    assert requests.get(f"{served.base}/dicomweb/studies", timeout=30).status_code == 401
+
+
+def test_qido_searches_studies_series_and_instances(client, mr_spec):
+    studies = client.search_for_studies()
+    assert_dicom_json(studies)
+    assert {s["0020000D"]["Value"][0] for s in studies} == {CT.study_uid, mr_spec.study_uid}
+    (mr,) = client.search_for_studies(search_filters={"PatientName": "Roe*"})
+    assert mr["00100020"]["Value"] == [mr_spec.patient_id]
+    assert [s["0020000D"]["Value"][0] for s in client.search_for_studies(search_filters={"ModalitiesInStudy": "CT"})] \
+        == [CT.study_uid]  # fmt: skip
+    series = client.search_for_series(study_instance_uid=CT.study_uid)
+    assert_dicom_json(series)
+    assert [s["0020000E"]["Value"][0] for s in series] == [CT.series_uid]
+    assert series[0]["00201209"]["Value"] == [CT.slices]
+    instances = client.search_for_instances(study_instance_uid=CT.study_uid, series_instance_uid=CT.series_uid)
+    assert_dicom_json(instances)
+    assert len(instances) == CT.slices
+    assert len(client.search_for_instances(study_instance_uid=CT.study_uid, limit=3)) == 3
+
+
+def test_wado_retrieves_instances_metadata_and_frames(client):
+    (first,) = client.search_for_instances(study_instance_uid=CT.study_uid, series_instance_uid=CT.series_uid,
+                                           search_filters={"SOPInstanceUID": ""}, limit=1)  # fmt: skip
+    sop = first["00080018"]["Value"][0]
+    instance = client.retrieve_instance(CT.study_uid, CT.series_uid, sop)
+    assert isinstance(instance, pydicom.Dataset) and instance.SOPInstanceUID == sop
+    k = int(instance.InstanceNumber) - 1
+    metadata = client.retrieve_series_metadata(CT.study_uid, CT.series_uid)
+    assert_dicom_json(metadata)
+    assert len(metadata) == CT.slices and all("7FE00010" not in m for m in metadata)
+    (frame,) = client.retrieve_instance_frames(CT.study_uid, CT.series_uid, sop, frame_numbers=[1])
+    pixels = np.frombuffer(frame, dtype="<i2").reshape(CT.rows, CT.columns)
+    by_position = {round(float(CT.position(n)[2]), 3): n for n in range(CT.slices)}
+    assert np.array_equal(pixels, CT.voxels()[by_position[round(float(instance.ImagePositionPatient[2]), 3)]])
+    assert k >= 0
+    series = client.retrieve_series(CT.study_uid, CT.series_uid)
+    assert len(series) == CT.slices
+
+
+def test_unknown_uids_and_bad_frame_lists_are_client_errors(served):
+    def get(path):
+        return served.request("GET", f"/dicomweb{path}")[0]
+
+    assert get("/studies/1.2.3/series/4.5.6/metadata") == 404
+    assert get(f"/studies/{CT.study_uid}/series/{CT.series_uid}/instances/1.2/frames/x") == 400
+    assert get("/studies?NoSuchAttribute=1") == 400
+
+
+def test_rest_lists_sources_studies_series_with_loadability_and_skipped_files(served, mr_spec):
+    status, body = served.request("GET", "/api/v1/dicom/sources")
+    assert status == 200 and body["sources"][0]["name"] == "local"
+    status, body = served.request("GET", "/api/v1/dicom/local/studies?patient_name=doe")
+    assert status == 200 and [s["study_uid"] for s in body["studies"]] == [CT.study_uid]
+    status, body = served.request("GET", f"/api/v1/dicom/local/studies/{CT.study_uid}/series")
+    (series,) = body["series"]
+    assert series["loadables"][0]["loadable"] and series["loadables"][0]["dimensions"] == [64, 48, 10]
+    status, body = served.request("GET", "/api/v1/dicom/local/skipped")
+    assert any(s["path"] == "junk.dcm" and "not a DICOM" in s["reason"] for s in body["skipped"])
+    status, jpeg = served.request("GET", f"/api/v1/dicom/local/studies/{CT.study_uid}/series/{CT.series_uid}/thumbnail")
+    assert status == 200 and jpeg[:2] == b"\xff\xd8"
+
+
+def test_rest_opens_a_series_and_the_volume_has_its_geometry(served):
+    status, opened = served.request("POST", f"/api/v1/dicom/local/studies/{CT.study_uid}/series/{CT.series_uid}/open")
+    assert status == 200, opened
+    status, body = served.request("GET", "/api/v1/volumes")
+    (volume,) = [v for v in body["volumes"] if v["id"] == opened["node_id"]]
+    assert volume["dimensions"] == [CT.columns, CT.rows, CT.slices]
+    from datagen import expected_ijk_to_ras
+
+    assert np.allclose(np.array(volume["ijkToRas"]), expected_ijk_to_ras(CT), atol=1e-4)
+
+
+def test_hostile_imports_get_clear_errors_and_the_session_lives(served):
+    for body in (not_dicom(), hostile_deep_sequence(), b"\0" * 128 + b"DICM" + b"\xff" * 500):
+        status, answer = served.request("POST", "/api/v1/dicom/import", body=body,
+                                        headers={"Content-Type": "application/dicom"})  # fmt: skip
+        assert 400 <= status < 500 and answer["message"], answer
+        assert "Traceback" not in json.dumps(answer)
+    status, answer = served.request("POST", "/api/v1/dicom/local/studies/1.2.3/series/4.5.6/open")
+    assert status == 404
+    assert served.alive()
