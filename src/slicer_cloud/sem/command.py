@@ -31,7 +31,11 @@ def build_arguments(description: ModuleDescription, values: dict[str, Any]) -> l
                 args.append(switch)
             continue
         for item in format_value(param, value):
-            args += [switch, item]
+            # A value starting with "-" (e.g. a negative coordinate) must stick to its flag to not read as one.
+            if item.startswith("-"):
+                args.append(f"{switch}={item}" if switch.startswith("--") else f"{switch}{item}")
+            else:
+                args += [switch, item]
     for index in sorted(positional):
         args += positional[index]
     return args
