@@ -15,7 +15,7 @@ from ..api.v1_request import json_object, query_choice, query_number
 from ..api.v1_spec import JSON, Body, Param, Reply, Route, ref
 from ..errors import BadRequest
 from ..sem.form import form_fields
-from .manager import manager_for
+from .manager import JobManager, manager_for
 from .store import STATUSES
 
 if TYPE_CHECKING:
@@ -167,8 +167,11 @@ class JobHandlers:
     """Operations of the modules and jobs routes, bound to a session's job manager."""
 
     def __init__(self, session: Session) -> None:
-        self.session = session
-        self.jobs = manager_for(session)
+        self.session = session  # the manager is made on first use: building the routes runs nothing
+
+    @property
+    def jobs(self) -> JobManager:
+        return manager_for(self.session)
 
     async def _registry(self):
         # The first call may ask module-path programs for --xml: off the event loop.
