@@ -166,6 +166,7 @@ class DiscourseClient:
         self.session.headers["Accept"] = "application/json"
         retry = _Retry(
             total=retries,
+            connect=min(retries, 2),  # a forum that refuses connections is down or mistyped: say so soon
             status_forcelist=RETRY_STATUSES,
             allowed_methods=frozenset({"GET"}),
             backoff_factor=backoff,

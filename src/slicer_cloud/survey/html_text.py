@@ -35,13 +35,13 @@ class _Reader(HTMLParser):
             href = dict(attrs).get("href")
             if href:
                 self.links.append(href)
+        if tag in ("p", "br", "li", "div", "h1", "h2", "h3", "h4", "pre", "blockquote", "tr"):
+            self.parts.append("\n")
         if tag in VOID:
             return
         self.stack.append(tag)
         if tag in SKIP_TEXT:
             self.skip += 1
-        if tag in ("p", "br", "li", "div", "h1", "h2", "h3", "h4", "pre", "blockquote"):
-            self.parts.append("\n")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "a":
