@@ -78,6 +78,8 @@ def segmentation_masks(session: Session, node_id: str) -> tuple[Any, list[Segmen
         raise NotFound(f"no segmentation {node_id!r} in the scene")
     volume = node.GetNodeReference("referenceImageGeometryRef")
     if volume is None or not volume.GetAttribute("DICOM.instanceUIDs"):
+        volume = _newest_dicom_volume(scene)  # e.g. a .seg.nrrd opened beside a DICOM series
+    if volume is None:
         raise BadRequest(
             "this segmentation is not drawn on a volume loaded from DICOM; DICOM SEG needs its source series "
             "(open the series from the DICOM browser, segment it, then export)"
@@ -114,6 +116,17 @@ def segmentation_masks(session: Session, node_id: str) -> tuple[Any, list[Segmen
             )
         )
     return volume, infos, masks
+
+
+def _newest_dicom_volume(scene):
+    nodes = scene.GetNodesByClass("vtkMRMLScalarVolumeNode")
+    nodes.UnRegister(scene)
+    found = None
+    for i in range(nodes.GetNumberOfItems()):
+        node = nodes.GetItemAsObject(i)
+        if node.GetAttribute("DICOM.instanceUIDs") and node.GetImageData() is not None:
+            found = node
+    return found
 
 
 def build_seg(
