@@ -193,7 +193,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print("slicer-cloud hub: error: the shared password must be at least 8 characters", file=sys.stderr)
             return 2
     env = {**os.environ, **hub_environment(args, password)}
-    command = [sys.executable, "-m", "jupyterhub", "-f", str(config), f"--log-level={settings.log_level.upper()}"]
+    level = {"WARNING": "WARN"}.get(settings.log_level.upper(), settings.log_level.upper())
+    command = [sys.executable, "-m", "jupyterhub", "-f", str(config), f"--log-level={level}"]
     host = args.ip if ":" not in args.ip else f"[{args.ip}]"
     url = (args.public_url.rstrip("/") + "/") if args.public_url else f"http://{host}:{args.port}/"
     process = subprocess.Popen(command, env=env)
