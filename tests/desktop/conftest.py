@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +23,10 @@ from rfb import RfbClient  # noqa: E402
 
 TOKEN = "desktop-token-0123456789"
 XTERM = "xterm -geometry 80x24+10+10"
+VNC_ENV = "SLICER_CLOUD_DESKTOP_VNC"
+# The two stacks: Xtigervnc (X + VNC in one, remote resize; chosen when installed) and Xvfb + x11vnc (fallback).
+VARIANTS = ("tigervnc", "x11vnc")
+VNC_PROCESS = {"tigervnc": "Xtigervnc", "x11vnc": "x11vnc"}
 
 
 @dataclass
@@ -30,6 +35,15 @@ class DesktopProcess:
     log: Path
     url: str
     display: int
+    variant: str = "x11vnc"
+
+    @property
+    def vnc_process(self) -> str:
+        """Name of the process that serves VNC (for tigervnc: the X server itself)."""
+        return VNC_PROCESS[self.variant]
+
+    def x_env(self) -> dict[str, str]:
+        return {**os.environ, "DISPLAY": f":{self.display}"}
 
     @property
     def base(self) -> str:
@@ -55,12 +69,17 @@ class DesktopProcess:
         return self.process.wait(10)
 
 
-def start_desktop(tmp: Path, *extra: str, wait: float = 60) -> DesktopProcess:
-    """Start ``slicer-cloud desktop`` on a free port; wait for the printed URL."""
+def start_desktop(tmp: Path, *extra: str, wait: float = 60, variant: str | None = None) -> DesktopProcess:
+    """Start ``slicer-cloud desktop`` on a free port; wait for the printed URL.
+
+    :param variant: ``tigervnc`` or ``x11vnc`` forces that stack; None leaves the automatic choice.
+    """
     log = tmp / f"desktop-{time.monotonic_ns()}.log"
     args = [sys.executable, "-m", "slicer_cloud", "desktop", "--port", "0", "--token", TOKEN, "--data", str(tmp)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("SLICER_CLOUD_TOKEN", None)
+    if variant is not None:
+        env[VNC_ENV] = variant
     with log.open("wb") as out:
         process = subprocess.Popen([*args, *extra], stdout=out, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + wait
@@ -68,8 +87,9 @@ def start_desktop(tmp: Path, *extra: str, wait: float = 60) -> DesktopProcess:
         text = log.read_text()
         url = re.search(r"^Open: (\S+)$", text, re.M)
         display = re.search(r"on display :(\d+)", text)
-        if url and display:
-            return DesktopProcess(process, log, url.group(1), int(display.group(1)))
+        chosen = re.search(r"on display :\d+ \((\w+)\)", text)
+        if url and display and chosen:
+            return DesktopProcess(process, log, url.group(1), int(display.group(1)), chosen.group(1))
         if process.poll() is not None:
             raise RuntimeError(f"slicer-cloud desktop exited with {process.returncode}:\n{text[-3000:]}")
         time.sleep(0.2)
@@ -112,9 +132,26 @@ def wait_for_screen(desktop: DesktopProcess, ready, timeout: float = 120, region
     return found
 
 
-@pytest.fixture(scope="module")
-def xterm_desktop(tmp_path_factory) -> DesktopProcess:
-    """A desktop running xterm: quick to start, for the protocol, auth and supervision tests."""
-    desktop = start_desktop(tmp_path_factory.mktemp("desktop"), "--app", XTERM, "--geometry", "1024x768")
+def x_screen_size(desktop: DesktopProcess) -> tuple[int, int] | None:
+    """The X screen's size as the X server reports it (``xdpyinfo``), or None when it does not answer."""
+    result = subprocess.run(["xdpyinfo"], env=desktop.x_env(), capture_output=True, text=True, timeout=10)
+    found = re.search(r"dimensions:\s+(\d+)x(\d+) pixels", result.stdout)
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def skip_unless_installed(variant: str) -> None:
+    program = "Xtigervnc" if variant == "tigervnc" else "x11vnc"
+    if shutil.which(program) is None:
+        pytest.skip(f"{program} is not installed (./scripts/install.sh)")
+
+
+@pytest.fixture(scope="module", params=VARIANTS)
+def xterm_desktop(request, tmp_path_factory) -> DesktopProcess:
+    """A desktop running xterm, once per stack: quick to start, for the protocol, auth and supervision tests."""
+    skip_unless_installed(request.param)
+    desktop = start_desktop(
+        tmp_path_factory.mktemp("desktop"), "--app", XTERM, "--geometry", "1024x768", variant=request.param
+    )
+    assert desktop.variant == request.param
     yield desktop
     desktop.stop()

@@ -11,7 +11,7 @@ import aiohttp
 import numpy as np
 import pytest
 
-from conftest import TOKEN, XTERM, start_desktop, wait_for_screen, with_rfb
+from conftest import TOKEN, XTERM, start_desktop, wait_for_screen, with_rfb, x_screen_size
 from slicer_cloud.desktop.display import display_in_use
 
 pytestmark = pytest.mark.desktop
@@ -74,7 +74,7 @@ def test_a_websocket_from_a_foreign_origin_is_refused(xterm_desktop):
 
 
 def test_the_vnc_server_listens_on_no_tcp_port(xterm_desktop):
-    vnc = xterm_desktop.child("x11vnc")
+    vnc = xterm_desktop.child(xterm_desktop.vnc_process)
     assert vnc is not None
     assert [c for c in vnc.net_connections(kind="inet") if c.status == "LISTEN"] == []
 
@@ -88,10 +88,12 @@ def test_the_novnc_page_at_the_printed_url_connects_and_shows_the_desktop(xterm_
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
-            page = browser.new_page(viewport={"width": 1024, "height": 768})
+            page = browser.new_page(viewport={"width": 900, "height": 700})
             page.goto(xterm_desktop.url)
             page.wait_for_function("document.documentElement.classList.contains('noVNC_connected')", timeout=30000)
             assert "token=" not in page.url
+            remote = xterm_desktop.variant == "tigervnc"
+            assert ("resize=remote" if remote else "resize=scale") in page.url
             canvas = page.locator("#noVNC_container canvas")
             deadline = time.monotonic() + 30
             while True:
@@ -104,17 +106,32 @@ def test_the_novnc_page_at_the_printed_url_connects_and_shows_the_desktop(xterm_
                     break
                 time.sleep(1)
             assert _not_uniform(shot)
+            if remote:
+                # resize=remote: noVNC asks the server (SetDesktopSize) for the page's size, and again whenever the
+                # browser window changes; the X screen follows.
+                for width, height in ((900, 700), (700, 500)):
+                    page.set_viewport_size({"width": width, "height": height})
+                    deadline = time.monotonic() + 30
+                    while x_screen_size(xterm_desktop) != (width, height) and time.monotonic() < deadline:
+                        time.sleep(0.3)
+                    assert x_screen_size(xterm_desktop) == (width, height)
+                    page.wait_for_function(
+                        f"(() => {{ const c = document.querySelector('#noVNC_container canvas');"
+                        f" return c && c.width === {width} && c.height === {height}; }})()",
+                        timeout=30000,
+                    )
         finally:
             browser.close()
 
 
 def test_a_killed_vnc_server_is_restarted_and_a_new_connection_works(xterm_desktop):
-    old = xterm_desktop.child("x11vnc")
+    # For tigervnc the VNC server is the X server: the app and the window manager go with it and are restarted.
+    old = xterm_desktop.child(xterm_desktop.vnc_process)
     old.kill()
     old.wait(10)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        new = xterm_desktop.child("x11vnc")
+        new = xterm_desktop.child(xterm_desktop.vnc_process)
         if new is not None and new.pid != old.pid:
             break
         time.sleep(0.2)
@@ -122,7 +139,7 @@ def test_a_killed_vnc_server_is_restarted_and_a_new_connection_works(xterm_deskt
         pytest.fail("x11vnc was not restarted")
     while True:  # like noVNC's reconnect: retry while the new server comes up (503)
         try:
-            wait_for_screen(xterm_desktop, _not_uniform, timeout=30)
+            wait_for_screen(xterm_desktop, _not_uniform, timeout=60)
             break
         except aiohttp.WSServerHandshakeError as refused:
             assert refused.status == 503 and time.monotonic() < deadline
@@ -130,7 +147,7 @@ def test_a_killed_vnc_server_is_restarted_and_a_new_connection_works(xterm_deskt
 
 
 def test_two_desktops_at_once_get_different_displays_and_ports(xterm_desktop, tmp_path):
-    second = start_desktop(tmp_path, "--app", XTERM, "--geometry", "800x600")
+    second = start_desktop(tmp_path, "--app", XTERM, "--geometry", "800x600", variant=xterm_desktop.variant)
     try:
         assert second.display != xterm_desktop.display
         assert second.base != xterm_desktop.base

@@ -7,9 +7,10 @@ import sys
 import pytest
 
 from slicer_cloud.cli import build_parser, main
+from slicer_cloud.desktop.bridge import NOVNC_PAGE
 from slicer_cloud.desktop.check import Requirement, report
-from slicer_cloud.desktop.display import free_display, owns_display
-from slicer_cloud.desktop.stack import StackConfig, app_command, build_stack, native_viewer_command
+from slicer_cloud.desktop.display import free_display, owns_display, window_manager_running
+from slicer_cloud.desktop.stack import StackConfig, app_command, build_stack, choose_vnc, native_viewer_command
 
 
 def test_a_free_display_skips_numbers_with_a_lock_file_or_a_socket(tmp_path):
@@ -30,7 +31,7 @@ def test_a_display_is_ours_only_when_its_lock_holds_our_pid_and_its_socket_exist
 
 
 def test_the_stack_runs_x_then_the_window_manager_then_the_app_then_vnc():
-    stack = build_stack(StackConfig(app=["xterm"]))
+    stack = build_stack(StackConfig(app=["xterm"], vnc="x11vnc"))
     assert [p.name for p in stack] == ["xvfb", "wm", "app", "vnc"]
     values = {"display": 31, "geometry": "800x600", "vnc_socket": "/private/vnc.sock", "data": "/d"}
     assert stack[0].argv(values)[:5] == ["Xvfb", ":31", "-screen", "0", "800x600x24"]
@@ -41,6 +42,38 @@ def test_the_stack_runs_x_then_the_window_manager_then_the_app_then_vnc():
         and vnc[vnc.index("-rfbportv6") + 1] == "-1"
     )
     assert stack[2].restart == "always"
+
+
+def test_the_tigervnc_stack_is_x_and_vnc_in_one_on_a_unix_socket_only():
+    stack = build_stack(StackConfig(app=["xterm"], vnc="tigervnc"))
+    assert [p.name for p in stack] == ["xvnc", "wm", "app"]
+    assert stack[0].ready == "x_display_vnc"
+    values = {"display": 31, "geometry": "800x600", "vnc_socket": "/private/vnc.sock", "data": "/d"}
+    argv = stack[0].argv(values)
+    assert argv[:4] == ["Xtigervnc", ":31", "-geometry", "800x600"]
+    assert argv[argv.index("-rfbport") + 1] == "-1"  # no TCP listener
+    assert argv[argv.index("-rfbunixpath") + 1] == "/private/vnc.sock"
+    assert argv[argv.index("-SecurityTypes") + 1] == "None"
+    for on in ("-AcceptSetDesktopSize=1", "-AcceptCutText=1", "-SendCutText=1", "-SendPrimary=1", "-SetPrimary=1"):
+        assert on in argv
+
+
+def test_tigervnc_is_chosen_when_installed_unless_forced(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert choose_vnc(environ={}) == "x11vnc"
+    xvnc = tmp_path / "Xtigervnc"
+    xvnc.write_text("#!/bin/sh\n")
+    xvnc.chmod(0o755)
+    assert choose_vnc(environ={}) == "tigervnc"
+    assert choose_vnc(environ={"SLICER_CLOUD_DESKTOP_VNC": "x11vnc"}) == "x11vnc"
+    assert choose_vnc("x11vnc", environ={"SLICER_CLOUD_DESKTOP_VNC": "tigervnc"}) == "x11vnc"
+    with pytest.raises(ValueError):
+        choose_vnc(environ={"SLICER_CLOUD_DESKTOP_VNC": "vnc4"})
+
+
+def test_the_novnc_page_resizes_remotely_or_scales():
+    assert "resize=remote" in NOVNC_PAGE.format(resize="remote")
+    assert "resize=scale" in NOVNC_PAGE.format(resize="scale")
 
 
 def test_exit_with_app_makes_the_app_end_the_session():
@@ -91,3 +124,12 @@ def test_the_native_viewer_shows_a_given_volume_the_first_in_a_folder_or_the_sam
     (tmp_path / "a.nii.gz").touch()
     assert volume_to_show(tmp_path) == tmp_path / "a.nii.gz"
     assert volume_to_show(tmp_path / "b.nrrd") == tmp_path / "b.nrrd"
+
+
+def test_no_window_manager_is_seen_on_a_display_without_an_x_server():
+    assert window_manager_running(free_display()) is False
+
+
+def test_the_app_starts_only_after_the_window_manager_took_the_screen():
+    stack = build_stack(StackConfig(app=["xterm"]))
+    assert next(p for p in stack if p.name == "wm").ready == "window_manager"

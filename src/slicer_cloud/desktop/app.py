@@ -16,7 +16,7 @@ from aiohttp import web
 from ..auth.tokens import TokenAuth, new_secret
 from ..settings import Settings
 from .bridge import make_app
-from .stack import StackConfig, app_command, build_stack
+from .stack import StackConfig, app_command, build_stack, choose_vnc
 from .supervisor import StackError, Supervisor
 
 logger = logging.getLogger(__name__)
@@ -45,11 +45,14 @@ async def serve_desktop(settings: Settings, on_ready: Callable[[DesktopUrls], No
             "data": str(settings.data.resolve()),
             "vnc_socket": str(private_dir / "vnc.sock"),
         }
+        vnc = choose_vnc()  # Xtigervnc when installed (remote resize), else Xvfb + x11vnc
         config = StackConfig(app=app_command(settings.app), geometry=settings.geometry,
-                             exit_with_app=settings.exit_with_app)  # fmt: skip
+                             exit_with_app=settings.exit_with_app, vnc=vnc)  # fmt: skip
         supervisor = Supervisor(build_stack(config), values, log_dir=private_dir)
+        resize = "remote" if vnc == "tigervnc" else "scale"
         runner = web.AppRunner(
-            make_app(auth, private_dir / "vnc.sock", allowed_origins=settings.allowed_origins), access_log=None
+            make_app(auth, private_dir / "vnc.sock", allowed_origins=settings.allowed_origins, resize=resize),
+            access_log=None,
         )
         stop = asyncio.get_running_loop().create_future()
         loop = asyncio.get_running_loop()
@@ -61,7 +64,7 @@ async def serve_desktop(settings: Settings, on_ready: Callable[[DesktopUrls], No
             site = web.TCPSite(runner, settings.host.strip("[]"), settings.port)
             await site.start()
             port = runner.addresses[0][1]
-            logger.info("desktop on display :%d, logs in %s", supervisor.display, private_dir)
+            logger.info("desktop on display :%d (%s), logs in %s", supervisor.display, vnc, private_dir)
             if on_ready is not None:
                 on_ready(DesktopUrls(_url(settings, auth, port), supervisor.display))
             assert supervisor.exit_code is not None

@@ -12,19 +12,24 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
+from typing import Literal
 
 from aiohttp import WSMsgType, web
 
-from ..auth.http import AuthMiddleware
+from ..auth.http import ROLE_KEY, AuthMiddleware
 from ..auth.responses import error_middleware
 from ..auth.tokens import TokenAuth
+from ..errors import ReadOnly
 
 logger = logging.getLogger(__name__)
 
 NOVNC_DIR = Path("/usr/share/novnc")
 WS_PATH = "/websockify"
-# noVNC page options: connect at once, scale the desktop to the window, reconnect after a drop by itself.
-NOVNC_PAGE = "/vnc.html?autoconnect=1&resize=scale&reconnect=1&reconnect_delay=1000&path=websockify"
+# noVNC page options: connect at once, fit the desktop to the window, reconnect after a drop by itself.
+# resize=remote: noVNC asks the server to resize its screen to the window (SetDesktopSize; Xtigervnc honours it);
+# resize=scale: noVNC scales a fixed-size screen (x11vnc on Xvfb cannot resize).
+NOVNC_PAGE = "/vnc.html?autoconnect=1&resize={resize}&reconnect=1&reconnect_delay=1000&path=websockify"
+Resize = Literal["remote", "scale"]
 CHUNK = 64 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -48,6 +53,9 @@ async def _vnc_to_browser(reader: asyncio.StreamReader, ws: web.WebSocketRespons
 
 def make_ws_handler(vnc_socket: Path) -> Handler:
     async def websockify(request: web.Request) -> web.StreamResponse:
+        # VNC has no read-only mode worth the name here: whoever holds the stream can type and click.
+        if request.get(ROLE_KEY) != "edit":
+            raise ReadOnly("the desktop needs the access token: a read-only share link cannot open it")
         ws = web.WebSocketResponse(protocols=("binary",), max_msg_size=0, compress=False, heartbeat=30)
         try:
             reader, writer = await asyncio.open_unix_connection(str(vnc_socket))
@@ -72,8 +80,11 @@ def make_ws_handler(vnc_socket: Path) -> Handler:
     return websockify
 
 
-async def _index(_request: web.Request) -> web.StreamResponse:
-    raise web.HTTPFound(NOVNC_PAGE)
+def _make_index(resize: Resize) -> Handler:
+    async def index(_request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound(NOVNC_PAGE.format(resize=resize))
+
+    return index
 
 
 async def _healthz(_request: web.Request) -> web.StreamResponse:
@@ -81,12 +92,19 @@ async def _healthz(_request: web.Request) -> web.StreamResponse:
 
 
 def make_app(
-    auth: TokenAuth, vnc_socket: Path, novnc_dir: Path = NOVNC_DIR, allowed_origins: Iterable[str] = ()
+    auth: TokenAuth,
+    vnc_socket: Path,
+    novnc_dir: Path = NOVNC_DIR,
+    allowed_origins: Iterable[str] = (),
+    resize: Resize = "scale",
 ) -> web.Application:
-    """The public aiohttp application: ``/`` (-> noVNC page), noVNC files, ``/websockify``, ``/healthz``."""
+    """The public aiohttp application: ``/`` (-> noVNC page), noVNC files, ``/websockify``, ``/healthz``.
+
+    :param resize: noVNC's ``resize`` mode: ``remote`` when the VNC server can resize its screen, else ``scale``.
+    """
     guard = AuthMiddleware(auth, allowed_origins=allowed_origins)
     app = web.Application(middlewares=[error_middleware, guard.middleware()])
-    app.router.add_get("/", _index)
+    app.router.add_get("/", _make_index(resize))
     app.router.add_get("/healthz", _healthz)
     app.router.add_get(WS_PATH, make_ws_handler(vnc_socket))
     # follow_symlinks: Debian links vnc_auto.html -> vnc.html inside this root-owned folder.

@@ -29,9 +29,17 @@ def _library(name: str) -> str | None:
 
 def requirements() -> list[Requirement]:
     novnc = NOVNC_DIR / "vnc.html"
+    tigervnc = shutil.which("Xtigervnc")
     return [
-        Requirement("Xvfb (virtual X server)", "xvfb", shutil.which("Xvfb")),
-        Requirement("x11vnc (VNC server)", "x11vnc", shutil.which("x11vnc")),
+        # Xtigervnc when there (remote resize); otherwise Xvfb + x11vnc are required.
+        Requirement(
+            "Xtigervnc (X + VNC server: remote resize, clipboard)",
+            "tigervnc-standalone-server",
+            tigervnc,
+            required=False,
+        ),
+        Requirement("Xvfb (virtual X server, without Xtigervnc)", "xvfb", shutil.which("Xvfb"), not tigervnc),
+        Requirement("x11vnc (VNC server, without Xtigervnc)", "x11vnc", shutil.which("x11vnc"), not tigervnc),
         Requirement("noVNC (browser VNC client)", "novnc", str(novnc) if novnc.is_file() else None),
         Requirement("libGL (GLX for the app's OpenGL)", "libgl1 libglx-mesa0 libgl1-mesa-dri", _library("GL")),
         Requirement("openbox (window manager)", "openbox", shutil.which("openbox"), required=False),

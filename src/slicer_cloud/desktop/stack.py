@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-Readiness = Literal["x_display", "unix_socket", "started"]
+Readiness = Literal["x_display", "x_display_vnc", "window_manager", "unix_socket", "started"]
 RestartPolicy = Literal["always", "never", "end_session"]
+VncServer = Literal["tigervnc", "x11vnc"]
+VncChoice = Literal["auto", "tigervnc", "x11vnc"]
+VNC_ENV = "SLICER_CLOUD_DESKTOP_VNC"  # auto (default) | tigervnc | x11vnc
 
 
 @dataclass(frozen=True)
@@ -26,8 +29,9 @@ class ProcessSpec:
 
     :param name: short name used in logs and by tests (``xvfb``, ``wm``, ``app``, ``vnc``).
     :param command: argv template; every item is formatted with the stack's placeholders.
-    :param ready: how the supervisor knows the process is up: its X display answers, its unix socket accepts,
-        or simply that it started.
+    :param ready: how the supervisor knows the process is up: its X display answers (``x_display``; with
+        ``x_display_vnc`` its VNC unix socket accepts too: Xtigervnc is both), its unix socket accepts, or simply
+        that it started; ``window_manager``: a window manager has taken the screen (``_NET_SUPPORTING_WM_CHECK``).
     :param restart: ``always`` restart it when it exits; ``never`` leave it; ``end_session`` end the desktop with
         its exit code (``--exit-with-app``).
     :param env: extra environment (templates too); ``DISPLAY`` is always set.
@@ -58,6 +62,24 @@ class StackConfig:
     geometry: str = "1600x1000"
     exit_with_app: bool = False
     window_manager: bool = True
+    vnc: VncChoice = "auto"
+
+
+def choose_vnc(choice: str | None = None, environ: Mapping[str, str] | None = None) -> VncServer:
+    """Which display + VNC server runs the desktop.
+
+    ``tigervnc`` (Debian's tigervnc-standalone-server: Xtigervnc is the X server and the VNC server in one) when
+    installed: it honours the browser's resize requests (SetDesktopSize) and syncs the clipboard. Otherwise
+    ``x11vnc`` on ``Xvfb`` (fixed screen size, scaled by noVNC; clipboard synced too). ``choice`` (or the
+    ``SLICER_CLOUD_DESKTOP_VNC`` environment variable) forces one: ``auto``, ``tigervnc`` or ``x11vnc``.
+    """
+    environ = os.environ if environ is None else environ
+    choice = (choice if choice not in (None, "auto") else environ.get(VNC_ENV, "auto")).strip().lower()
+    if choice not in ("auto", "tigervnc", "x11vnc"):
+        raise ValueError(f"{VNC_ENV} must be auto, tigervnc or x11vnc, not {choice!r}")
+    if choice == "auto":
+        return "tigervnc" if shutil.which("Xtigervnc") else "x11vnc"
+    return choice  # type: ignore[return-value]
 
 
 def slicer_executable(environ: Mapping[str, str] | None = None) -> str | None:
@@ -81,18 +103,61 @@ def app_command(app: str | None, environ: Mapping[str, str] | None = None) -> li
     return [slicer] if slicer else native_viewer_command()
 
 
+def _xtigervnc() -> ProcessSpec:
+    """Xtigervnc: X server and VNC server in one process; resizable (RandR + SetDesktopSize), clipboard built in."""
+    return ProcessSpec(
+        "xvnc",
+        (
+            "Xtigervnc", ":{display}", "-geometry", "{geometry}", "-depth", "24",
+            "-nolisten", "tcp", "-nolisten", "unix-abstract",
+            # No TCP port at all (-rfbport -1): only the unix socket in the session's private 0700 folder,
+            # reachable through the authenticated WebSocket bridge (docs/adr/0004-desktop-vnc-behind-the-bridge.md).
+            "-rfbport", "-1", "-rfbunixpath", "{vnc_socket}", "-rfbunixmode", "0600", "-SecurityTypes", "None",
+            # Browser-driven resize and both clipboard directions (Xtigervnc's defaults, stated so they stay on).
+            "-AcceptSetDesktopSize=1", "-AcceptCutText=1", "-SendCutText=1", "-SendPrimary=1", "-SetPrimary=1",
+            "-AlwaysShared", "-desktop", "slicer-cloud",
+        ),
+        ready="x_display_vnc",
+        cwd="/",
+    )  # fmt: skip
+
+
+def _xvfb() -> ProcessSpec:
+    return ProcessSpec(
+        "xvfb",
+        ("Xvfb", ":{display}", "-screen", "0", "{geometry}x24", "-nolisten", "tcp", "-nolisten", "unix-abstract"),
+        ready="x_display",
+        cwd="/",
+    )
+
+
+def _x11vnc() -> ProcessSpec:
+    return ProcessSpec(
+        "vnc",
+        # No TCP port at all (-rfbport 0): a unix socket in the session's private 0700 folder, reachable only
+        # through the authenticated WebSocket bridge. See docs/adr/0004-desktop-vnc-behind-the-bridge.md.
+        (
+            "x11vnc", "-display", ":{display}", "-unixsock", "{vnc_socket}",
+            # -rfbport 0 only stops IPv4, -rfbportv6 -1 the IPv6 one (-localhost would refuse the unix socket).
+            "-rfbport", "0", "-rfbportv6", "-1",
+            "-forever", "-shared", "-nopw", "-noxdamage", "-quiet", "-xkb", "-ncache", "0",
+            # Clipboard both ways is x11vnc's default (no -nosel/-noprimary/-noclipboard/-noset*/-seldir here):
+            # PRIMARY and CLIPBOARD changes go to the viewers as ServerCutText; ClientCutText sets both selections.
+        ),
+        ready="unix_socket",
+        cwd="/",
+    )  # fmt: skip
+
+
 def build_stack(config: StackConfig) -> list[ProcessSpec]:
-    """The processes of one desktop, in start order: X server, window manager, app, VNC server."""
-    stack = [
-        ProcessSpec(
-            "xvfb",
-            ("Xvfb", ":{display}", "-screen", "0", "{geometry}x24", "-nolisten", "tcp", "-nolisten", "unix-abstract"),
-            ready="x_display",
-            cwd="/",
-        )
-    ]
+    """The processes of one desktop, in start order.
+
+    ``tigervnc``: Xtigervnc (X + VNC), window manager, app. ``x11vnc``: Xvfb, window manager, app, x11vnc.
+    """
+    vnc = choose_vnc(config.vnc)
+    stack = [_xtigervnc() if vnc == "tigervnc" else _xvfb()]
     if config.window_manager:
-        stack.append(ProcessSpec("wm", ("openbox", "--sm-disable"), optional=True))
+        stack.append(ProcessSpec("wm", ("openbox", "--sm-disable"), ready="window_manager", optional=True))
     stack.append(
         ProcessSpec(
             "app",
@@ -102,19 +167,6 @@ def build_stack(config: StackConfig) -> list[ProcessSpec]:
             env={"VTK_DEFAULT_OPENGL_WINDOW": "vtkXOpenGLRenderWindow"},
         )
     )
-    stack.append(
-        ProcessSpec(
-            "vnc",
-            # No TCP port at all (-rfbport 0): a unix socket in the session's private 0700 folder, reachable only
-            # through the authenticated WebSocket bridge. See docs/adr/0004-desktop-vnc-behind-the-bridge.md.
-            (
-                "x11vnc", "-display", ":{display}", "-unixsock", "{vnc_socket}",
-                # -rfbport 0 only stops IPv4, -rfbportv6 -1 the IPv6 one (-localhost would refuse the unix socket).
-                "-rfbport", "0", "-rfbportv6", "-1",
-                "-forever", "-shared", "-nopw", "-noxdamage", "-quiet", "-xkb", "-ncache", "0",
-            ),
-            ready="unix_socket",
-            cwd="/",
-        )
-    )  # fmt: skip
+    if vnc == "x11vnc":
+        stack.append(_x11vnc())
     return stack

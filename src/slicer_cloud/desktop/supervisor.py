@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .display import free_display, owns_display
+from .display import free_display, owns_display, window_manager_running
 from .stack import ProcessSpec
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,8 @@ class Running:
 class Supervisor:
     """Starts the stack in order, restarts processes that exit, stops everything in reverse order.
 
-    :param stack: the processes, in start order; the first one must be the X server (``ready="x_display"``).
+    :param stack: the processes, in start order; the first one must be the X server (``ready="x_display"``, or
+        ``"x_display_vnc"`` for an X server that is also the VNC server, Xtigervnc).
     :param values: template values (``geometry``, ``data``, ``vnc_socket``...); ``display`` is chosen here.
     :param log_dir: each process's stdout/stderr go to ``LOG_DIR/NAME.log``.
     """
@@ -70,7 +71,7 @@ class Supervisor:
         self.exit_code = asyncio.get_running_loop().create_future()
         tried: set[int] = set()
         for spec in self.stack:
-            if spec.ready == "x_display":
+            if spec.ready in ("x_display", "x_display_vnc"):
                 await self._start_x_server(spec, tried)
                 continue
             if shutil.which(spec.command[0].format(**self.values)) is None:
@@ -99,7 +100,7 @@ class Supervisor:
         raise StackError(f"could not start {spec.command[0]} on any of the displays {sorted(tried)}")
 
     async def _launch(self, spec: ProcessSpec, restarts: int = 0) -> Running:
-        if spec.ready == "unix_socket":
+        if spec.ready in ("unix_socket", "x_display_vnc"):
             # A killed server leaves its socket file behind; the new one could not bind it.
             Path(str(self.values["vnc_socket"])).unlink(missing_ok=True)
         env = {**os.environ, **spec.environment(self.values), "DISPLAY": f":{self.display}"}
@@ -134,7 +135,11 @@ class Supervisor:
     def _is_ready(self, spec: ProcessSpec, pid: int) -> bool:
         if spec.ready == "x_display":
             return owns_display(self.display, pid)
-        if spec.ready == "unix_socket":
+        if spec.ready == "window_manager":
+            return window_manager_running(self.display)
+        if spec.ready == "x_display_vnc" and not owns_display(self.display, pid):
+            return False
+        if spec.ready in ("unix_socket", "x_display_vnc"):
             with socket.socket(socket.AF_UNIX) as probe:
                 try:
                     probe.connect(str(self.values["vnc_socket"]))
