@@ -3,7 +3,7 @@
 #
 #   ./scripts/install.sh          runtime: Python, Mesa EGL (llvmpipe) offscreen rendering, libturbojpeg,
 #                                 and the desktop way: Xtigervnc (or Xvfb + x11vnc), noVNC, openbox, Mesa GLX
-#   ./scripts/install.sh --test   also the test extra, Debian's chromium (driven by playwright), xterm, xclip
+#   ./scripts/install.sh --test   also the test extra (with the hub extra), Debian's chromium (driven by playwright), xterm, xclip
 #
 # Environment:
 #   SLICER_CLOUD_VENV  where the venv goes (default: .venv in the repo root; a relative path is taken from
@@ -67,6 +67,7 @@ PACKAGES=(
     tigervnc-standalone-server  # Xtigervnc: X + VNC server in one, resizes with the browser window (preferred)
     novnc                  # noVNC, the browser VNC client, pinned by the distribution (/usr/share/novnc)
     openbox                # a small window manager (move/resize/focus windows)
+    "npm|nodejs"           # npm (pulls nodejs): configurable-http-proxy for `slicer-cloud hub`
     libgl1 libglx-mesa0    # GLX: the native viewer's and Slicer's on-screen OpenGL on Mesa llvmpipe
 )
 if [ "$WITH_TEST" = 1 ]; then
@@ -78,7 +79,7 @@ if [ "$WITH_TEST" = 1 ]; then
         xclip              # reads/sets the X clipboard in the desktop clipboard tests
         orthanc orthanc-dicomweb  # a real DICOMweb PACS the DICOM tests start on loopback
         docker.io debootstrap     # dockerd + a locally built base image for the container tests
-        "npm|nodejs"       # npm (pulls nodejs) for configurable-http-proxy in the JupyterHub tests
+        docker-compose cloud-init  # validate deploy/compose.yaml and deploy/cloud-init/* in the tests
     )
 fi
 
@@ -166,8 +167,15 @@ if [ "$WITH_TEST" = 1 ]; then
     step "pip install -e .[test]"
     quietly "$VENV/bin/python" -m pip install -q -e "$ROOT[test]"
 else
-    step "pip install -e ."
-    quietly "$VENV/bin/python" -m pip install -q -e "$ROOT"
+    step "pip install -e .[hub]"
+    quietly "$VENV/bin/python" -m pip install -q -e "$ROOT[hub]"
 fi
+
+# configurable-http-proxy (npm), JupyterHub's proxy for `slicer-cloud hub`, into the venv's prefix.
+if [ ! -x "$VENV/node_modules/.bin/configurable-http-proxy" ]; then
+    step "npm install configurable-http-proxy"
+    quietly npm install --prefix "$VENV" configurable-http-proxy@5 --no-audit --no-fund
+fi
+ln -sf ../node_modules/.bin/configurable-http-proxy "$VENV/bin/configurable-http-proxy"
 
 step "Done: $VENV/bin/slicer-cloud serve"
