@@ -210,6 +210,7 @@ class FakeForum:
         self.fail_always: set[str] = set()
         self.malformed: set[str] = {"/t/111.json"}
         self.retry_after = "1"
+        self.delay = 0.0  # seconds each answer takes (a real forum is not on loopback)
         self.requests: list[tuple[str, int, float]] = []
         self._seen: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -398,6 +399,8 @@ class FakeForum:
                 key = parts.path + ("?" + "&".join(f"{k}={v[0]}" for k, v in sorted(query.items())) if query else "")
                 with forum._lock:
                     forum._seen[key] += 1
+                if forum.delay:
+                    time.sleep(forum.delay)
                 status, headers, body = forum._answer(key, parts.path, query)
                 with forum._lock:
                     forum.requests.append((key, status, time.monotonic()))

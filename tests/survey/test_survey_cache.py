@@ -129,3 +129,13 @@ def test_an_unreachable_forum_is_a_clear_error(tmp_path):
     )
     with pytest.raises(ForumError, match="cannot reach"):
         run_survey(options)
+
+
+def test_a_malformed_search_page_and_the_page_limit_are_reported(run, forum, tmp_path):
+    forum.malformed.add("/search.json?page=1&q=cloud")
+    result = run(tmp_path / "out", max_pages=2)
+    problems = result.analysis.problems["search and categories"]
+    assert any(p.startswith("search 'cloud' page 1: malformed JSON") for p in problems), problems
+    assert any("search 'web': stopped after --max-pages 2" in p for p in problems), problems
+    assert forum.count("/search.json?page=3") == 0
+    assert dict(result.analysis.funnel)["collected"] < 47

@@ -15,7 +15,7 @@ from slicer_cloud.survey.client import RateLimiter
 from slicer_cloud.survey.errors import SurveyDataError
 from slicer_cloud.survey.html_text import extract
 from slicer_cloud.survey.links import clean, is_external, normalise
-from slicer_cloud.survey.model import Topic, TopicLink
+from slicer_cloud.survey.model import MalformedTopic, Topic, TopicLink, fill_topic
 from slicer_cloud.survey.relevance import decide
 
 # One link each technology of the catalog must claim (and the one it must claim it for).
@@ -222,3 +222,28 @@ def test_the_rate_limiter_spaces_requests_across_threads():
         t.join()
     starts.sort()
     assert len(starts) == 9 and starts[-1] - starts[0] >= 8 * 0.05 - 0.005
+
+
+def test_topic_json_of_the_wrong_shape_is_malformed_and_junk_entries_are_skipped():
+    for data in ([], {"post_stream": []}, {"post_stream": {"posts": "x"}}, None, "text"):
+        with pytest.raises(MalformedTopic):
+            fill_topic(Topic(1), data, "https://f.org", {})
+    topic = Topic(2)
+    odd = {
+        "title": None,
+        "category_id": "9",
+        "tags": [{"name": "cloud"}, 5, "remote"],
+        "post_stream": {"posts": [7, {"cooked": None}, {"cooked": "<p>ok <a href='https://x.org'>x</a></p>"}]},
+        "details": {
+            "links": [
+                None,
+                {"url": 5},
+                {"url": "https://novnc.com", "clicks": "12"},
+                {"url": "https://y.org", "clicks": -3},
+                {"url": "https://z.org", "internal": True},
+            ]
+        },
+    }
+    fill_topic(topic, odd, "https://f.org", {9: "nine"})
+    assert [(link.url, link.clicks) for link in topic.links] == [("https://novnc.com", 12), ("https://y.org", 0)]
+    assert topic.tags == ["cloud", "remote"] and topic.category == "" and topic.malformed_html == 1

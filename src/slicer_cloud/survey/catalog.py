@@ -251,5 +251,7 @@ def load_overrides(path: Path) -> Overrides:
     both = include & exclude
     if both:
         raise SurveyDataError(f"{where}: topics {sorted(both)} are both included and excluded; keep one")
-    notes = {int(k): str(v) for k, v in _mapping(data.get("notes"), f"{where}: notes").items()}
+    notes_map = _mapping(data.get("notes"), f"{where}: notes")
+    _ids(list(notes_map), f"{where}: notes")  # checks that every key is a topic id
+    notes = {int(k): str(v) for k, v in notes_map.items()}
     return Overrides(include, exclude, notes)

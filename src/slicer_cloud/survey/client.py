@@ -160,6 +160,7 @@ class DiscourseClient:
             expire_after=NEVER_EXPIRE,
             allowable_codes=CACHED_STATUSES,
             allowable_methods=("GET",),
+            wal=True,  # write-ahead log: one commit per answer without a full sync each time (~5x faster here)
         )
         self.session.settings.only_if_cached = offline
         self.session.headers["User-Agent"] = f"slicer-cloud-survey/{__version__} (+https://discourse.slicer.org)"

@@ -14,6 +14,7 @@ Two forms of a URL are used:
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|ref_src|si|mc_[a-z]+)$", re.IGNORECASE)
@@ -34,6 +35,7 @@ GITHUB_NOT_OWNERS = {
 READTHEDOCS_VERSION = re.compile(r"^/(?:[a-z]{2}(?:[-_][a-z]+)?/)?(?:latest|stable|main|master|v?\d+(?:\.\w+)*)(/|$)")
 
 
+@lru_cache(maxsize=65536)  # forums cite the same links again and again
 def split(url: str) -> tuple[str, str, str] | None:
     """(host, path, query) of an absolute http(s) URL, host lowercased without ``www.``; None for anything else."""
     try:
