@@ -134,3 +134,47 @@ def test_hostile_imports_get_clear_errors_and_the_session_lives(served):
     status, answer = served.request("POST", "/api/v1/dicom/local/studies/1.2.3/series/4.5.6/open")
     assert status == 404
     assert served.alive()
+
+
+def test_rest_exports_a_segmentation_as_dicom_seg_file_and_reimports_it(served, tmp_path):
+    import nrrd
+    from datagen import expected_ijk_to_ras
+
+    status, opened = served.request("POST", f"/api/v1/dicom/local/studies/{CT.study_uid}/series/{CT.series_uid}/open")
+    assert status == 200
+    labels = np.zeros((CT.slices, CT.rows, CT.columns), np.uint8)
+    labels[2:6, 10:30, 20:40] = 1
+    lps = np.diag([-1.0, -1.0, 1.0, 1.0]) @ expected_ijk_to_ras(CT)
+    nrrd.write(str(served.data / "mask.seg.nrrd"), labels.transpose(2, 1, 0).copy(),
+               {"space": "left-posterior-superior", "space directions": lps[:3, :3].T, "space origin": lps[:3, 3]})  # fmt: skip
+    status, loaded = served.json("POST", "/api/v1/scene/open", {"path": "mask.seg.nrrd"})
+    assert status == 200
+    (seg_id,) = [n for n in loaded["nodes"] if n.startswith("vtkMRMLSegmentationNode")]
+    status, answer = served.request(
+        "POST", f"/api/v1/dicom/segmentations/{seg_id}/seg?save=exports/mask.dcm&store=false"
+    )
+    assert status == 200 and answer["saved"] == "exports/mask.dcm" and answer["modality"] == "SEG"
+    saved = pydicom.dcmread(served.data / "exports" / "mask.dcm")
+    assert saved.ReferencedSeriesSequence[0].SeriesInstanceUID == CT.series_uid
+    status, body = served.request("GET", f"/api/v1/dicom/segmentations/{seg_id}/seg?deidentify=true")
+    assert status == 200 and body[128:132] == b"DICM"
+    assert str(pydicom.dcmread(__import__("io").BytesIO(body)).PatientName).startswith("ANON")
+    status, again = served.request(
+        "POST", "/api/v1/dicom/import", body=body, headers={"Content-Type": "application/dicom"}
+    )
+    assert status == 200 and again["kind"] == "segmentation"
+    status, segments = served.request("GET", f"/api/v1/segmentations/{again['node_id']}/segments")
+    assert status == 200 and len(segments["segments"]) == 1
+    # the exported file is in the data root, so the local index and /dicomweb see it as a SEG series
+    status, series = served.request("GET", f"/api/v1/dicom/local/studies/{CT.study_uid}/series")
+    assert any(s["modality"] == "SEG" for s in series["series"])
+
+
+def test_rest_saves_a_screenshot_as_secondary_capture_in_the_shown_study(served):
+    status, answer = served.request("POST", "/api/v1/dicom/screenshot?save=exports/views.dcm&store=false")
+    assert status == 200, answer
+    capture = pydicom.dcmread(served.data / "exports" / "views.dcm")
+    assert capture.SOPClassUID == "1.2.840.10008.5.1.4.1.1.7" and capture.StudyInstanceUID == CT.study_uid
+    assert capture.pixel_array.ndim == 3 and capture.pixel_array.std() > 0
+    status, answer = served.request("POST", "/api/v1/dicom/screenshot?save=exports/views.dcm&store=false")
+    assert status == 409  # never overwrites

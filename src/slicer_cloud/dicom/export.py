@@ -161,3 +161,12 @@ def deliver(
         answer = target.store([dataset])
         out.update(stored=answer["stored"], failed=answer["failed"], destination=target.name)
     return out
+
+
+def seg_file_bytes(session, node_id: str, deidentified: bool = False) -> bytes:
+    """A segmentation as a DICOM SEG Part 10 file (for ``GET /api/v1/segmentations/{id}/export?format=dicom-seg``)."""
+    from .service import service_for
+
+    service = service_for(session)
+    (dataset,) = prepare(service, [export_seg(service, node_id)], deidentified)
+    return to_bytes(dataset)

@@ -65,6 +65,10 @@ class InstanceRecord:
     spacing: str  # JSON list or ""
     acquisition_number: int | None
     pixel_offset: int  # byte offset of the PixelData element, 0 when none
+    pixel_representation: int = 0
+    photometric: str = ""
+    rescale_slope: str = ""
+    rescale_intercept: str = ""
 
     def as_row(self) -> dict[str, Any]:
         return asdict(self)
@@ -167,6 +171,10 @@ def _record(ds: Dataset, offset: int) -> InstanceRecord:
         spacing=_floats(ds, "PixelSpacing", 2),
         acquisition_number=_int(ds, "AcquisitionNumber"),
         pixel_offset=offset if "Rows" in ds else 0,
+        pixel_representation=_int(ds, "PixelRepresentation", 0) or 0,
+        photometric=_text(ds, "PhotometricInterpretation"),
+        rescale_slope=_text(ds, "RescaleSlope"),
+        rescale_intercept=_text(ds, "RescaleIntercept"),
     )
 
 

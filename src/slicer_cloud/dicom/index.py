@@ -27,7 +27,7 @@ from .series import Loadable, loadables
 logger = logging.getLogger(__name__)
 
 INDEX_NAME = "dicom-index.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STATE_DIR = ".slicer-cloud"
 DICOM_SUFFIXES = {".dcm", ".dicom", ".ima", ""}
 MAX_ZIP_MEMBERS = 50000

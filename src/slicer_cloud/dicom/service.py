@@ -134,8 +134,13 @@ class DicomService:
         loadable = found[part]
         if not loadable.loadable:
             raise InvalidData(f"{loadable.name} cannot be loaded as a volume: {loadable.reason}")
+        found_source = self.source(source)
+        stream = None
+        if isinstance(found_source, DicomWebSource):
+            study = study_uid or str(loadable.instances[0].get("study_uid", ""))
+            stream = lambda: found_source.stream(study, series_uid)  # noqa: E731
         node_id, timing = await load_progressively(
-            self.session, loadable, self.fetcher(source), workers=2 if source == LOCAL else 8, show=show
+            self.session, loadable, self.fetcher(source), stream=stream, workers=2 if stream is None else 4, show=show
         )
         node = self.session.scene.GetNodeByID(node_id)
         node.SetAttribute("DICOM.source", source)

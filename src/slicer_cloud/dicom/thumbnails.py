@@ -55,5 +55,5 @@ def _cached(service: DicomService, source: str, study_uid: str, series_uid: str,
         except (SlicerCloudError, OSError, ValueError):
             pass  # the server does not render: decode it here
     data = service.fetcher(source)(middle)
-    pixels, _, _ = decode_slice(data, int(middle["rows"]), int(middle["columns"]))
+    pixels, _, _ = decode_slice(data, middle)
     return render_jpeg(pixels, size)

@@ -253,6 +253,10 @@ class DicomWebSource:
             media_types=ANY_SYNTAX,
         )
 
+    def stream(self, study_uid: str, series_uid: str):
+        """The whole series in one WADO-RS request, yielded instance by instance as the parts arrive."""
+        return self._call("the series", self.client.iter_series, study_uid, series_uid, media_types=ANY_SYNTAX)
+
     def rendered(self, row: Mapping[str, Any]) -> bytes:
         """A server-rendered JPEG of an instance (for thumbnails)."""
         return self._call(
