@@ -145,8 +145,8 @@ def test_rest_exports_a_segmentation_as_dicom_seg_file_and_reimports_it(served, 
     labels = np.zeros((CT.slices, CT.rows, CT.columns), np.uint8)
     labels[2:6, 10:30, 20:40] = 1
     lps = np.diag([-1.0, -1.0, 1.0, 1.0]) @ expected_ijk_to_ras(CT)
-    nrrd.write(str(served.data / "mask.seg.nrrd"), labels.transpose(2, 1, 0).copy(),
-               {"space": "left-posterior-superior", "space directions": lps[:3, :3].T, "space origin": lps[:3, 3]})  # fmt: skip
+    header = {"space": "left-posterior-superior", "space directions": lps[:3, :3].T, "space origin": lps[:3, 3]}
+    nrrd.write(str(served.data / "mask.seg.nrrd"), labels.transpose(2, 1, 0).copy(), header)
     status, loaded = served.json("POST", "/api/v1/scene/open", {"path": "mask.seg.nrrd"})
     assert status == 200
     (seg_id,) = [n for n in loaded["nodes"] if n.startswith("vtkMRMLSegmentationNode")]
