@@ -48,9 +48,15 @@ def _presented_token(request: web.Request) -> str | None:
     return None
 
 
+def forwarded_scheme(request: web.Request) -> str:
+    """``https`` when a TLS proxy in front says it was reached that way (a browser cannot set this header)."""
+    forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return forwarded if forwarded in ("http", "https") else request.scheme
+
+
 def request_origin(request: web.Request) -> str:
     """The origin this server is reached at, as the browser sees it."""
-    return f"{request.scheme}://{request.host}"
+    return f"{forwarded_scheme(request)}://{request.host}"
 
 
 class AuthMiddleware:

@@ -5,6 +5,8 @@ The data-root file API (``/api/v1/files``, ``/api/v1/scene``) lives with the ver
 
 from __future__ import annotations
 
+import re
+
 import logging
 from typing import TYPE_CHECKING
 
@@ -36,8 +38,10 @@ async def connect(request: web.Request) -> web.Response:
     auth: TokenAuth = request.app[AUTH_KEY]  # type: ignore[assignment]
     role = request[ROLE_KEY]
     body = {"sessionURL": "USE_HOST/ws", "secret": auth.ws_secret_for(role), "role": role}
-    scheme = "wss" if request.secure else "ws"
-    body["sessionURL"] = f"{scheme}://{request.host}/ws"
+    scheme = "wss" if request.secure or forwarded_scheme(request) == "https" else "ws"
+    # A prefix-stripping proxy (jupyter-server-proxy, nginx) names the prefix the browser used.
+    prefix = re.sub(r"[^A-Za-z0-9/_.~-]", "", request.headers.get("X-Forwarded-Prefix", "")).rstrip("/")
+    body["sessionURL"] = f"{scheme}://{request.host}{prefix}/ws"
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 
