@@ -5,14 +5,13 @@ The data-root file API (``/api/v1/files``, ``/api/v1/scene``) lives with the ver
 
 from __future__ import annotations
 
-import re
-
 import logging
+import re
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from ..auth.http import ROLE_KEY
+from ..auth.http import ROLE_KEY, forwarded_scheme
 
 if TYPE_CHECKING:
     from ..auth.tokens import TokenAuth
