@@ -178,3 +178,15 @@ def test_rest_saves_a_screenshot_as_secondary_capture_in_the_shown_study(served)
     assert capture.pixel_array.ndim == 3 and capture.pixel_array.std() > 0
     status, answer = served.request("POST", "/api/v1/dicom/screenshot?save=exports/views.dcm&store=false")
     assert status == 409  # never overwrites
+
+
+def test_the_dicomweb_example_of_the_manual_runs(served, capsys):
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "dicom.md").read_text()
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", doc, re.DOTALL) if "DICOMwebClient" in b]
+    code = block.replace("http://127.0.0.1:8080", served.base).replace("Bearer TOKEN", f"Bearer {served.token}")
+    assert code != block
+    exec(compile(code, "docs/dicom.md", "exec"), {"__name__": "__doc_example__"})
+    assert f"{CT.slices} instances {CT.rows} x {CT.columns}" in capsys.readouterr().out
