@@ -9,7 +9,14 @@ import numpy as np
 import pydicom
 import pytest
 import requests
-from datagen import SeriesSpec, hostile_deep_sequence, not_dicom, write_series
+from datagen import (
+    SeriesSpec,
+    hostile_absurd_size,
+    hostile_deep_sequence,
+    hostile_truncated,
+    not_dicom,
+    write_series,
+)
 from dicomweb_client import DICOMwebClient
 from pydicom.dataset import Dataset
 
@@ -126,7 +133,10 @@ def test_rest_opens_a_series_and_the_volume_has_its_geometry(served):
 
 
 def test_hostile_imports_get_clear_errors_and_the_session_lives(served):
-    for body in (not_dicom(), hostile_deep_sequence(), b"\0" * 128 + b"DICM" + b"\xff" * 500):
+    rss = served.rss_mb()
+    hostile = (not_dicom(), hostile_deep_sequence(), hostile_absurd_size(), hostile_truncated(),
+               b"\0" * 128 + b"DICM" + b"\xff" * 500)  # fmt: skip
+    for body in hostile:
         status, answer = served.request("POST", "/api/v1/dicom/import", body=body,
                                         headers={"Content-Type": "application/dicom"})  # fmt: skip
         assert 400 <= status < 500 and answer["message"], answer
@@ -134,6 +144,7 @@ def test_hostile_imports_get_clear_errors_and_the_session_lives(served):
     status, answer = served.request("POST", "/api/v1/dicom/local/studies/1.2.3/series/4.5.6/open")
     assert status == 404
     assert served.alive()
+    assert served.rss_mb() - rss < 300  # nothing declared was allocated
 
 
 def test_rest_exports_a_segmentation_as_dicom_seg_file_and_reimports_it(served, tmp_path):
