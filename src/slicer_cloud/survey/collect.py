@@ -103,6 +103,25 @@ def _fetch_topic(client: DiscourseClient, topic: Topic, categories: dict[int, st
     return topic
 
 
+def _fetch_all(
+    client: DiscourseClient, found: Collected, workers: int, advance: Callable[[], None], on_topic: OnTopic | None
+) -> None:
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="survey")
+    try:
+        pending: set[Future[Topic]] = {
+            pool.submit(_fetch_topic, client, t, found.categories) for t in found.topics.values()
+        }
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                topic = future.result()
+                advance()
+                if on_topic:
+                    on_topic(topic)
+    finally:  # an interruption cancels what has not started; what was fetched stays in the cache
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def collect(
     client: DiscourseClient,
     keywords: Sequence[str],
@@ -121,30 +140,11 @@ def collect(
     found = Collected()
     _categories(client, found)
     with progress or nullcontext():
-        search_task = progress.add_task("search pages", total=None) if progress else None
-
-        def tick() -> None:
-            if progress:
-                progress.advance(search_task)
-
+        pages = progress.add_task("search pages", total=None) if progress else None
         for keyword in keywords:
-            _search(client, keyword, since, max_pages, found, tick)
+            _search(client, keyword, since, max_pages, found, lambda: progress and progress.advance(pages))
+        topics = progress.add_task("topics", total=len(found.topics)) if progress else None
         if progress:
-            progress.update(search_task, total=found.search_pages)
-        topics_task = progress.add_task("topics", total=len(found.topics)) if progress else None
-        pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="survey")
-        try:
-            pending: set[Future[Topic]] = {
-                pool.submit(_fetch_topic, client, t, found.categories) for t in found.topics.values()
-            }
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    topic = future.result()
-                    if progress:
-                        progress.advance(topics_task)
-                    if on_topic:
-                        on_topic(topic)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            progress.update(pages, total=found.search_pages)
+        _fetch_all(client, found, workers, lambda: progress and progress.advance(topics), on_topic)
     return found
