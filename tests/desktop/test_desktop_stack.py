@@ -10,7 +10,14 @@ from slicer_cloud.cli import build_parser, main
 from slicer_cloud.desktop.bridge import NOVNC_PAGE
 from slicer_cloud.desktop.check import Requirement, report
 from slicer_cloud.desktop.display import free_display, owns_display, window_manager_running
-from slicer_cloud.desktop.stack import StackConfig, app_command, build_stack, choose_vnc, native_viewer_command
+from slicer_cloud.desktop.stack import (
+    StackConfig,
+    app_command,
+    build_stack,
+    choose_vnc,
+    gl_prefix,
+    native_viewer_command,
+)
 
 
 def test_a_free_display_skips_numbers_with_a_lock_file_or_a_socket(tmp_path):
@@ -133,3 +140,46 @@ def test_no_window_manager_is_seen_on_a_display_without_an_x_server():
 def test_the_app_starts_only_after_the_window_manager_took_the_screen():
     stack = build_stack(StackConfig(app=["xterm"]))
     assert next(p for p in stack if p.name == "wm").ready == "window_manager"
+
+
+def _fake_program(folder, name):
+    program = folder / name
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    return program
+
+
+def test_virtualgl_runs_the_app_only_with_an_nvidia_gpu_and_vglrun(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    gpu, no_gpu = tmp_path / "nvidia0", tmp_path / "absent"
+    gpu.touch()
+    assert gl_prefix(environ={}, device=gpu) == []  # no vglrun: Mesa
+    vglrun = _fake_program(tmp_path, "vglrun")
+    assert gl_prefix(environ={}, device=no_gpu) == []  # no GPU: Mesa
+    assert gl_prefix(environ={}, device=gpu) == [str(vglrun), "-d", "egl"]
+    assert gl_prefix(environ={"SLICER_CLOUD_DESKTOP_GL": "cpu"}, device=gpu) == []
+    assert gl_prefix(environ={"SLICER_CLOUD_DESKTOP_GL": "virtualgl"}, device=no_gpu)[0] == str(vglrun)
+    with pytest.raises(ValueError, match="auto, cpu or virtualgl"):
+        gl_prefix(environ={"SLICER_CLOUD_DESKTOP_GL": "gpu"}, device=gpu)
+
+
+def test_virtualgl_forced_without_vglrun_says_what_to_install(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ValueError, match="install VirtualGL"):
+        gl_prefix(environ={"SLICER_CLOUD_DESKTOP_GL": "virtualgl"})
+
+
+def test_the_gl_prefix_goes_before_the_app_unless_the_app_is_vglrun_already():
+    prefix = ("/usr/bin/vglrun", "-d", "egl")
+    stack = build_stack(StackConfig(app=["Slicer"], gl_prefix=prefix))
+    assert next(p for p in stack if p.name == "app").command == (*prefix, "Slicer")
+    stack = build_stack(StackConfig(app=["vglrun", "-d", "/dev/dri/card1", "Slicer"], gl_prefix=prefix))
+    assert next(p for p in stack if p.name == "app").command == ("vglrun", "-d", "/dev/dri/card1", "Slicer")
+
+
+@pytest.mark.parametrize("variable", ["SLICER_CLOUD_DESKTOP_VNC", "SLICER_CLOUD_DESKTOP_GL"])
+def test_a_wrong_server_or_gl_choice_stops_with_a_clear_error(monkeypatch, tmp_path, caplog, variable):
+    monkeypatch.setenv(variable, "bogus")
+    code = main(["desktop", "--port", "0", "--data", str(tmp_path), "--token", "t0123456789abcdef0123"])
+    assert code == 2
+    assert variable in caplog.text and "bogus" in caplog.text

@@ -16,7 +16,7 @@ from aiohttp import web
 from ..auth.tokens import TokenAuth, new_secret
 from ..settings import Settings
 from .bridge import make_app
-from .stack import StackConfig, app_command, build_stack, choose_vnc
+from .stack import StackConfig, app_command, build_stack, choose_vnc, gl_prefix
 from .supervisor import StackError, Supervisor
 
 logger = logging.getLogger(__name__)
@@ -45,9 +45,15 @@ async def serve_desktop(settings: Settings, on_ready: Callable[[DesktopUrls], No
             "data": str(settings.data.resolve()),
             "vnc_socket": str(private_dir / "vnc.sock"),
         }
-        vnc = choose_vnc()  # Xtigervnc when installed (remote resize), else Xvfb + x11vnc
+        try:
+            vnc = choose_vnc()  # Xtigervnc when installed (remote resize), else Xvfb + x11vnc
+            gl = gl_prefix()  # VirtualGL (EGL) on an NVIDIA GPU when installed, else Mesa on the CPU
+        except ValueError as exc:  # a wrong SLICER_CLOUD_DESKTOP_* value
+            logger.error("%s", exc)
+            return 2
+        logger.info("app OpenGL: %s", "VirtualGL, EGL back end (NVIDIA GPU)" if gl else "Mesa (CPU)")
         config = StackConfig(app=app_command(settings.app), geometry=settings.geometry,
-                             exit_with_app=settings.exit_with_app, vnc=vnc)  # fmt: skip
+                             exit_with_app=settings.exit_with_app, vnc=vnc, gl_prefix=tuple(gl))  # fmt: skip
         supervisor = Supervisor(build_stack(config), values, log_dir=private_dir)
         resize = "remote" if vnc == "tigervnc" else "scale"
         runner = web.AppRunner(

@@ -21,6 +21,8 @@ RestartPolicy = Literal["always", "never", "end_session"]
 VncServer = Literal["tigervnc", "x11vnc"]
 VncChoice = Literal["auto", "tigervnc", "x11vnc"]
 VNC_ENV = "SLICER_CLOUD_DESKTOP_VNC"  # auto (default) | tigervnc | x11vnc
+GL_ENV = "SLICER_CLOUD_DESKTOP_GL"  # auto (default) | cpu | virtualgl
+NVIDIA_DEVICE = Path("/dev/nvidia0")
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class StackConfig:
     exit_with_app: bool = False
     window_manager: bool = True
     vnc: VncChoice = "auto"
+    gl_prefix: tuple[str, ...] = ()
 
 
 def choose_vnc(choice: str | None = None, environ: Mapping[str, str] | None = None) -> VncServer:
@@ -80,6 +83,25 @@ def choose_vnc(choice: str | None = None, environ: Mapping[str, str] | None = No
     if choice == "auto":
         return "tigervnc" if shutil.which("Xtigervnc") else "x11vnc"
     return choice  # type: ignore[return-value]
+
+
+def gl_prefix(environ: Mapping[str, str] | None = None, device: Path = NVIDIA_DEVICE) -> list[str]:
+    """What the app's command is prefixed with for its OpenGL: ``vglrun -d egl`` or nothing (Mesa on the CPU).
+
+    ``auto`` (default): VirtualGL's EGL back end when an NVIDIA GPU is there (``/dev/nvidia0``) and ``vglrun`` is
+    installed: the app's GLX calls are rendered on the GPU without a second X server. ``cpu`` never;
+    ``virtualgl`` always (an error when ``vglrun`` is missing). Set with ``SLICER_CLOUD_DESKTOP_GL``.
+    """
+    environ = os.environ if environ is None else environ
+    choice = environ.get(GL_ENV, "auto").strip().lower()
+    if choice not in ("auto", "cpu", "virtualgl"):
+        raise ValueError(f"{GL_ENV} must be auto, cpu or virtualgl, not {choice!r}")
+    vglrun = shutil.which("vglrun")
+    if choice == "virtualgl" and vglrun is None:
+        raise ValueError(f"{GL_ENV}=virtualgl but vglrun is not installed: install VirtualGL (docs/desktop.md, GPU)")
+    if choice == "cpu" or vglrun is None:
+        return []
+    return [vglrun, "-d", "egl"] if choice == "virtualgl" or device.exists() else []
 
 
 def slicer_executable(environ: Mapping[str, str] | None = None) -> str | None:
@@ -158,10 +180,13 @@ def build_stack(config: StackConfig) -> list[ProcessSpec]:
     stack = [_xtigervnc() if vnc == "tigervnc" else _xvfb()]
     if config.window_manager:
         stack.append(ProcessSpec("wm", ("openbox", "--sm-disable"), ready="window_manager", optional=True))
+    app = tuple(config.app)
+    if config.gl_prefix and Path(app[0]).name != "vglrun":  # --app "vglrun ..." is taken as given
+        app = (*config.gl_prefix, *app)
     stack.append(
         ProcessSpec(
             "app",
-            tuple(config.app),
+            app,
             restart="end_session" if config.exit_with_app else "always",
             # A real GLX window on the X display (Mesa llvmpipe, or VirtualGL when set up), not offscreen EGL.
             env={"VTK_DEFAULT_OPENGL_WINDOW": "vtkXOpenGLRenderWindow"},
