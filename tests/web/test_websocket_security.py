@@ -138,3 +138,28 @@ def test_rpc_errors_carry_no_traceback(server):
             assert "Traceback" not in text and 'File "' not in text and "site-packages" not in text
 
     run(scenario())
+
+
+def test_behind_a_tls_prefix_proxy_the_websocket_address_follows_the_forwarded_headers(server):
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Prefix": "/user/alice/slicer/<script>"}
+    status, body = server.request("POST", "/paraview/", body=b"{}", headers=headers)
+    assert status == 200
+    assert body["sessionURL"] == f"wss://127.0.0.1:{server.port}/user/alice/slicer/script/ws"
+    status, body = server.request("POST", "/paraview/", body=b"{}")
+    assert body["sessionURL"] == f"ws://127.0.0.1:{server.port}/ws"
+
+
+def test_a_websocket_upgrade_from_the_https_origin_of_a_tls_proxy_is_accepted(server):
+    async def upgrade(forwarded_proto):
+        headers = {"Authorization": f"Bearer {server.token}", "Origin": f"https://127.0.0.1:{server.port}"}
+        if forwarded_proto:
+            headers["X-Forwarded-Proto"] = forwarded_proto
+        async with aiohttp.ClientSession() as session:
+            try:
+                async with session.ws_connect(f"ws://127.0.0.1:{server.port}/ws", headers=headers):
+                    return 101
+            except aiohttp.WSServerHandshakeError as err:
+                return err.status
+
+    assert run(upgrade(None)) == 403  # an https origin on a plain-http server: foreign
+    assert run(upgrade("https")) == 101  # the proxy says the browser reached it over https
