@@ -122,11 +122,20 @@ def series_datasets(spec: SeriesSpec) -> list[Dataset]:
     return [out[i] for i in order]
 
 
-def write_series(folder: Path, spec: SeriesSpec) -> list[Path]:
-    """Write the series into ``folder`` (file names do not follow slice order)."""
+def compressed_datasets(spec: SeriesSpec, syntax: str) -> list[Dataset]:
+    """The series compressed with a lossless transfer syntax (JPEG 2000, JPEG-LS: pylibjpeg encoders; RLE)."""
+    out = series_datasets(spec)
+    for ds in out:
+        ds.compress(syntax)
+    return out
+
+
+def write_series(folder: Path, spec: SeriesSpec, syntax: str | None = None) -> list[Path]:
+    """Write the series into ``folder`` (file names do not follow slice order), optionally compressed."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for i, ds in enumerate(series_datasets(spec)):
+    datasets = series_datasets(spec) if syntax is None else compressed_datasets(spec, syntax)
+    for i, ds in enumerate(datasets):
         path = folder / f"IM{i:04d}.dcm"
         ds.save_as(path, enforce_file_format=True)
         paths.append(path)

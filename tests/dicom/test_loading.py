@@ -16,6 +16,7 @@ from datagen import (
     not_dicom,
     write_series,
 )
+from pydicom.uid import JPEG2000Lossless, JPEGLSLossless, RLELossless
 
 from slicer_cloud.core.limits import Limits
 from slicer_cloud.dicom.service import DicomService
@@ -56,6 +57,15 @@ def test_a_local_series_loads_with_the_geometry_and_voxels_it_was_written_with(s
     assert np.array_equal(voxels(node), spec.voxels())
     assert result["first_slice_s"] <= result["full_volume_s"]
     assert node.GetAttribute("DICOM.source") == "local"
+
+
+@pytest.mark.parametrize("syntax", [JPEG2000Lossless, JPEGLSLossless, RLELossless])
+def test_compressed_series_are_decoded_losslessly(service, syntax):
+    spec = SeriesSpec(slices=4, seed=31, description=f"compressed {syntax.name}")
+    write_series(service.session.data_root.root / f"compressed-{syntax}", spec, syntax)
+    result = asyncio.run(service.open_series("local", spec.study_uid, spec.series_uid, show=False))
+    node = service.session.scene.GetNodeByID(result["node_id"])
+    assert np.array_equal(voxels(node), spec.voxels())
 
 
 def test_slices_arrive_middle_first_so_the_views_fill_from_what_they_show():

@@ -99,7 +99,11 @@ class DicomService:
         found = self.source(source)
         if isinstance(found, DicomIndex):
             found.refresh()
-            return found.loadables(series_uid)
+            try:
+                return found.loadables(series_uid)
+            except NotFound:  # written since the last scan?
+                found.scan()
+                return found.loadables(series_uid)
         return found.loadables(study_uid, series_uid)
 
     def fetcher(self, source: str):
