@@ -140,3 +140,19 @@ def test_multi_frame_instances_and_unknown_series_say_why_they_are_not_volumes(t
     assert not loadable.loadable and "multi-frame" in loadable.reason
     with pytest.raises(NotFound):
         index.loadables("1.2.3.4")
+
+
+def test_a_dicomdir_file_set_is_indexed_through_its_files(tmp_path):
+    from pydicom.fileset import FileSet
+
+    spec = SeriesSpec(slices=4, description="from a CD")
+    file_set = FileSet()
+    for ds in series_datasets(spec):
+        file_set.add(ds)
+    file_set.write(tmp_path / "cd")
+    assert (tmp_path / "cd" / "DICOMDIR").is_file()
+    index = DicomIndex(tmp_path)
+    index.scan()
+    (loadable,) = index.loadables(spec.series_uid)
+    assert loadable.loadable and loadable.dimensions[2] == 4
+    assert index.skipped() == []
