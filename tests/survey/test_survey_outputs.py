@@ -148,3 +148,31 @@ def test_a_broken_catalog_exits_2_and_names_the_entry(tmp_path, caplog):
     code = cli.main(["survey", "--catalog", str(extra), "--out", str(tmp_path / "o"), "--no-progress"])
     assert code == 2
     assert "technology 'Mine' has approach 'telepathy'" in caplog.text
+
+
+def test_a_forum_that_answers_no_search_is_a_clear_error(forum, tmp_path, caplog):
+    forum.malformed.update(f"/search.json?page=1&q={w}" for w in ("web", "cloud"))
+    code = cli.main(
+        [
+            "survey",
+            "--forum",
+            forum.base,
+            "--keywords",
+            "web,cloud",
+            "--out",
+            str(tmp_path / "o"),
+            "--no-progress",
+            "--rate",
+            "0",
+        ]
+    )
+    assert code == 1
+    assert "answered no search" in caplog.text and "public Discourse forum" in caplog.text
+    assert forum.count("/t/") == 0
+
+
+def test_an_output_folder_that_cannot_be_written_exits_2(tmp_path, caplog):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code = cli.main(["survey", "--out", str(blocker / "out"), "--no-progress"])
+    assert code == 2 and "choose another --out" in caplog.text

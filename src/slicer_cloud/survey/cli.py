@@ -123,6 +123,9 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     except SurveyError as exc:
         logger.error("%s", exc.message)
         return 1 if exc.status >= 500 else 2
+    except OSError as exc:  # the output folder or the cache cannot be written
+        logger.error("cannot write %s: %s; choose another --out or --cache", exc.filename or args.out, exc.strerror)
+        return 2
     except KeyboardInterrupt:
         logger.error("interrupted; run the same command again to resume (answers so far are cached)")
         return 130

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .client import DiscourseClient
+from .errors import ForumError
 from .model import MalformedTopic, Topic, fill_topic
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ class Collected:
     topics: dict[int, Topic] = field(default_factory=dict)
     categories: dict[int, str] = field(default_factory=dict)
     search_pages: int = 0
+    search_answers: int = 0  # pages that came back as search results
     before_since: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -64,6 +66,7 @@ def _search(
             reason = fetched.error or "no 'topics' list in the answer"
             found.problems.append(f"search {keyword!r} page {page}: {reason}; later pages of this keyword skipped")
             return
+        found.search_answers += 1
         new = 0
         for entry in topics:
             if not isinstance(entry, dict) or not isinstance(entry.get("id"), int):
@@ -143,6 +146,11 @@ def collect(
         pages = progress.add_task("search pages", total=None) if progress else None
         for keyword in keywords:
             _search(client, keyword, since, max_pages, found, lambda: progress and progress.advance(pages))
+        if not found.search_answers:
+            raise ForumError(
+                f"{client.base} answered no search ({found.problems[-1]}); check that --forum is a public Discourse "
+                "forum (its /search.json must be readable without a login)"
+            )
         topics = progress.add_task("topics", total=len(found.topics)) if progress else None
         if progress:
             progress.update(pages, total=found.search_pages)
