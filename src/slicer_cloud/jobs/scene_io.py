@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.image_headers import check_image_file
+from ..core.nrrd_codec import array_to_volume, decode_nrrd, stream_parts, volume_to_array
 from ..core.paths import split_client_path
+from ..core.volume_files import check_geometry
 from ..errors import SlicerCloudError
 from ..sem.model import ModuleDescription, Parameter
 
@@ -121,11 +123,29 @@ def write_inputs(session: Session, description: ModuleDescription, values: dict[
         kind, ref = input_reference(values[param.name])
         if kind == "node":
             dest = folder / f"{param.name}{NODE_SUFFIX[param.tag]}"
-            session.loader.save_node(ref, dest)
+            node = session.scene.GetNodeByID(ref)
+            if _is_plain_scalar_volume(node):
+                write_raw_nrrd(node, dest)
+            else:
+                session.loader.save_node(ref, dest)
             arguments[param.name] = str(dest)
         else:
             arguments[param.name] = str(session.data_root.resolve(ref, must_exist=True))
     return arguments
+
+
+def _is_plain_scalar_volume(node: Any) -> bool:
+    image = node.GetImageData() if node is not None and node.IsA("vtkMRMLScalarVolumeNode") else None
+    return image is not None and image.GetNumberOfScalarComponents() == 1 and node.GetParentTransformNode() is None
+
+
+def write_raw_nrrd(node: Any, dest: Path) -> None:
+    """A scalar volume node as an uncompressed NRRD, straight from its voxel buffer: on the scene thread, so no
+    compression (the storage node's default gzip costs seconds for a 256^3 volume)."""
+    header, voxels = stream_parts(volume_to_array(node, copy=False))
+    with dest.open("wb") as out:
+        out.write(header)
+        out.write(voxels)
 
 
 def output_options(value: Any) -> tuple[bool, str | None, str | None]:
@@ -182,10 +202,15 @@ def load_outputs(
             tables[param.name] = read_table(path)
         if param.tag not in ("image", "geometry"):
             continue
+        node_name = name or f"{prefix} {param.label}".strip()
+        if param.tag == "image" and param.type != "label" and path.name.endswith(".nrrd"):
+            # The codec of NRRD uploads: header checked against the limits, voxels straight into a new node.
+            volume = check_geometry(decode_nrrd(path.read_bytes(), session.limits))
+            nodes[param.name] = [array_to_volume(session.scene, volume, name=node_name).GetID()]
+            continue
         result = session.load(path, show=False)
         # The data nodes (volume, segmentation, model); their storage and display nodes come along.
         ids = [i for i in result.node_ids if _is_data_node(session, i)]
-        node_name = name or f"{prefix} {param.label}".strip()
         for node_id in ids:
             session.scene.GetNodeByID(node_id).SetName(node_name)
         nodes[param.name] = ids

@@ -180,10 +180,14 @@ def read_image(path: str) -> Any:
 
 
 def write_image(image: Any, path: str) -> None:
+    """Write with compression, unless ``SLICER_CLOUD_COMPRESS=0`` (set by the job manager: its outputs are read
+    back at once by the same machine, where compressing only costs time)."""
+    import os
+
     import SimpleITK as sitk
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    sitk.WriteImage(image, str(path), useCompression=True)
+    sitk.WriteImage(image, str(path), useCompression=os.environ.get("SLICER_CLOUD_COMPRESS", "1") != "0")
 
 
 def require(values: dict[str, Any], *names: str) -> None:
