@@ -99,12 +99,13 @@ class NativeViewer:
 
     def run(self) -> None:
         """Render once, then run the X event loop (it serves both windows) until the windows close."""
+        # The X window exists only after the first render: size the slice node to it, then fit the volume.
+        # The slice window first: it is quick, the first volume rendering on a CPU is not.
+        self.slice_view.render()
+        self.slice_view.fit_view_to_content()
         self.slice_view.render()
         self.threed_view.render()
-        # The X window exists only after the first render: size the slice node to it, then fit the volume.
-        self.slice_view.fit_view_to_content()
         self.threed_view.reset_camera()
-        self.slice_view.render()
         self.threed_view.render()
         self.slice_view.interactor().Start()
 
