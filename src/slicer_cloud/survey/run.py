@@ -99,7 +99,8 @@ def run_survey(options: SurveyOptions, on_topic: OnTopic | None = None) -> Surve
             progress=_progress(options.progress),
             on_topic=on_topic,
         )
-        analysis = analyse(list(found.topics.values()), rules, catalog, overrides, client.host, found.problems)
+        topics = sorted(found.topics.values(), key=lambda t: t.id)
+        analysis = analyse(topics, rules, catalog, overrides, client.host, found.problems)
         info = RunInfo(
             forum=client.base,
             keywords=list(options.keywords),
