@@ -3,7 +3,12 @@ third-party CLIs from the module path, progress, cancel, validation errors."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import psutil
@@ -197,6 +202,8 @@ def test_invalid_parameters_get_a_400_listing_every_problem_and_nothing_runs(job
 
 
 def test_jobs_are_listed_newest_first_and_filtered_by_status(jobs_server):
+    for _ in range(2):
+        assert run_job(jobs_server, "shell_echo", {"outputFile": "results/list.txt"})["status"] == "succeeded"
     status, body = jobs_server.request("GET", "/api/v1/jobs?status=succeeded&limit=3")
     assert status == 200 and 0 < len(body["jobs"]) <= 3
     assert all(j["status"] == "succeeded" for j in body["jobs"])
@@ -214,3 +221,33 @@ def test_a_view_only_client_cannot_start_or_cancel_jobs(jobs_server, volume_id):
     )
     assert status == 403
     assert jobs_server.request("GET", "/api/v1/modules", token=None)[0] == 401
+
+
+def _curl_commands(doc: Path) -> list[str]:
+    text = doc.read_text().replace("\\\n", " ")
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", text, re.DOTALL):
+        commands += [line.split(" # ")[0].strip() for line in block.splitlines() if line.startswith("curl ")]
+    return commands
+
+
+def test_the_curl_examples_of_the_manual_run_as_written(jobs_server):
+    commands = _curl_commands(Path(__file__).parents[2] / "docs" / "modules.md")
+    assert len(commands) >= 7
+    env = {**os.environ, "URL": jobs_server.base, "TOKEN": jobs_server.token}
+    job_id = None
+    for command in commands:
+        if "JOB_ID" in command:
+            assert job_id, "the manual submits a job before it asks for one"
+            command = command.replace("JOB_ID", job_id)
+        answer = subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=env, timeout=60)
+        assert answer.returncode == 0, (command, answer.stderr)
+        if "format=xml" in command:
+            assert answer.stdout.startswith("<?xml"), command
+            continue
+        body = json.loads(answer.stdout)
+        assert "error" not in body, (command, body)
+        if command.endswith("/jobs") and "-d " in command:
+            job_id = body["id"]
+            assert wait_for(jobs_server, job_id)["status"] == "succeeded"
+    assert (jobs_server.data / "results" / "ball-label.nrrd").is_file()
