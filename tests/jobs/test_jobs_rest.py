@@ -246,7 +246,7 @@ def test_the_curl_examples_of_the_manual_run_as_written(jobs_server):
             assert answer.stdout.startswith("<?xml"), command
             continue
         body = json.loads(answer.stdout)
-        assert "error" not in body, (command, body)
+        assert not body.get("error"), (command, body)
         if command.endswith("/jobs") and "-d " in command:
             job_id = body["id"]
             assert wait_for(jobs_server, job_id)["status"] == "succeeded"
