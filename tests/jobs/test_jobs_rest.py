@@ -247,7 +247,7 @@ def test_the_curl_examples_of_the_manual_run_as_written(jobs_server):
             continue
         body = json.loads(answer.stdout)
         assert not body.get("error"), (command, body)
-        if command.endswith("/jobs") and "-d " in command:
+        if "/modules/" in command and "-d " in command:
             job_id = body["id"]
             assert wait_for(jobs_server, job_id)["status"] == "succeeded"
     assert (jobs_server.data / "results" / "ball-label.nrrd").is_file()
