@@ -122,6 +122,9 @@ class DicomService:
         self, source: str, study_uid: str, series_uid: str, part: int = 0, *, show: bool = True
     ) -> dict[str, Any]:
         """Load a series (one of its loadables) into the scene progressively; a DICOM SEG becomes a segmentation."""
+        return await self._open(source, study_uid, series_uid, part, show)
+
+    async def _open(self, source: str, study_uid: str, series_uid: str, part: int, show: bool) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         found = await loop.run_in_executor(None, self.loadables, source, study_uid, series_uid)
         if not found:

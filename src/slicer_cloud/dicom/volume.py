@@ -249,9 +249,9 @@ async def load_progressively(
     """Fetch and decode the slices of ``loadable`` in worker threads; return the new node's ID and the timing.
 
     Without ``stream`` every slice is fetched on its own, middle first. With ``stream`` (a DICOMweb series
-    retrieval, parsed part by part as it arrives) the middle slice is fetched alone at the same time, so the views
-    show it at once; what the stream misses is fetched slice by slice at the end. Must be awaited on the session's
-    loop; on failure the partial node is removed and the error raised.
+    retrieval, parsed part by part as it arrives) the middle slice is fetched alone first, so the views show it at
+    once, then the series streams in; what the stream misses is fetched slice by slice at the end.
+    Must be awaited on the session's loop; on failure the partial node is removed and the error raised.
     """
     if not loadable.loadable:
         raise InvalidData(f"{loadable.name} cannot be loaded as a volume: {loadable.reason}")
@@ -294,9 +294,8 @@ async def load_progressively(
     if stream is None:
         for k in order:
             pool.submit(one, k)
-    else:
+    else:  # the middle slice alone first, then the series: many servers answer one request at a time
         pool.submit(one, order[0])
-        pool.submit(streamed)
     target: VolumeTarget | None = None
     filled: set[int] = set()
     try:
@@ -313,6 +312,8 @@ async def load_progressively(
             k, pixels, slope, intercept = got
             if k in filled:
                 continue
+            if stream is not None and not filled:
+                pool.submit(streamed)
             if target is None:
                 dtype = voxel_type(pixels.dtype, slope, intercept, int(loadable.instances[k].get("bits_stored") or 16))
                 target = VolumeTarget(session.scene, loadable, dtype, name or loadable.name)

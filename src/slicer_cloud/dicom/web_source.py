@@ -8,6 +8,7 @@ row dictionaries the local index returns, so the browser, the REST API and the l
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -19,7 +20,6 @@ import requests
 from pydicom.dataset import Dataset
 
 from ..errors import BadRequest, ConfigError, NotFound, SlicerCloudError
-from .headers import _record
 from .series import Loadable, loadables
 
 logger = logging.getLogger(__name__)
@@ -106,14 +106,48 @@ def series_row(item: Mapping[str, Any], study_uid: str) -> dict[str, Any]:
     }
 
 
+_METADATA_TAGS = {
+    "sop_instance_uid": "00080018", "sop_class_uid": "00080016", "patient_id": "00100020",
+    "patient_name": "00100010", "patient_birth_date": "00100030", "patient_sex": "00100040",
+    "study_uid": "0020000D", "study_date": "00080020", "study_time": "00080030", "study_description": "00081030",
+    "study_id": "00200010", "accession": "00080050", "series_uid": "0020000E", "series_description": "0008103E",
+    "modality": "00080060", "photometric": "00280004",
+}  # fmt: skip
+_METADATA_INTS = {
+    "series_number": ("00200011", None), "instance_number": ("00200013", None), "rows": ("00280010", 0),
+    "columns": ("00280011", 0), "frames": ("00280008", 1), "samples": ("00280002", 1),
+    "bits_allocated": ("00280100", 16), "bits_stored": ("00280101", 16), "acquisition_number": ("00200012", None),
+    "pixel_representation": ("00280103", 0),
+}  # fmt: skip
+
+
+def _json_floats(item: Mapping[str, Any], tag: str, count: int) -> str:
+    try:
+        values = [float(v) for v in _values(item, tag)]
+    except (TypeError, ValueError):
+        return ""
+    return json.dumps(values) if len(values) == count else ""
+
+
 def metadata_row(item: Mapping[str, Any]) -> dict[str, Any]:
-    """A WADO-RS metadata item as an index-style instance row (the fields :mod:`.series` needs)."""
-    ds = Dataset.from_json(dict(item), bulk_data_uri_handler=lambda *_: b"")
-    record = _record(ds, offset=1)
-    syntax = _value(item, "00020010") or _value(item, "00083002")
-    row = record.as_row()
-    row["transfer_syntax"] = syntax
-    row["pixel_offset"] = 1 if record.rows else 0
+    """A WADO-RS metadata item (DICOM JSON) as an index-style instance row (the fields :mod:`.series` needs).
+    Read straight from the JSON: a series' metadata can be thousands of items."""
+    row: dict[str, Any] = {k: str(_value(item, tag) or "").strip()[:200] for k, tag in _METADATA_TAGS.items()}
+    for key, (tag, default) in _METADATA_INTS.items():
+        value = _value(item, tag, default)
+        try:
+            row[key] = default if value in (None, "") else int(value)
+        except (TypeError, ValueError):
+            row[key] = default
+    row["frames"] = max(1, row["frames"] or 1)
+    row["samples"] = max(1, row["samples"] or 1)
+    row["position"] = _json_floats(item, "00200032", 3)
+    row["orientation"] = _json_floats(item, "00200037", 6)
+    row["spacing"] = _json_floats(item, "00280030", 2)
+    row["rescale_slope"] = str(_value(item, "00281053", ""))
+    row["rescale_intercept"] = str(_value(item, "00281052", ""))
+    row["transfer_syntax"] = _value(item, "00020010") or _value(item, "00083002")
+    row["pixel_offset"] = 1 if row["rows"] else 0
     return row
 
 
