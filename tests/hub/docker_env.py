@@ -1,7 +1,8 @@
-"""A private ``dockerd`` for tests (its own data root, socket and no network set-up: containers use the host's
+"""A private ``dockerd`` for tests (its own socket, exec root and no network set-up: containers use the host's
 network), and a Debian base image made locally with ``debootstrap`` + ``docker import`` (no registry is reachable).
 
-The debootstrap tarball is cached in ``~/.cache/slicer-cloud-test/`` between runs.
+The debootstrap tarball and dockerd's data root (its image layers, so a rebuild only redoes changed layers) are
+cached in ``~/.cache/slicer-cloud-test/`` between runs; delete the folder to start from nothing.
 """
 
 from __future__ import annotations
@@ -77,7 +78,9 @@ def start_dockerd() -> Docker:
     root = Path(tempfile.mkdtemp(prefix="slicer-cloud-dockerd-"))
     sock = root / "docker.sock"
     log = root / "dockerd.log"
-    args = ["dockerd", "--data-root", str(root / "data"), "--exec-root", str(root / "exec"), "-H", f"unix://{sock}",
+    data_root = CACHE / "dockerd-data"
+    data_root.mkdir(parents=True, exist_ok=True)
+    args = ["dockerd", "--data-root", str(data_root), "--exec-root", str(root / "exec"), "-H", f"unix://{sock}",
             "--pidfile", str(root / "docker.pid"), "--iptables=false", "--ip6tables=false",
             "--bridge=none"]  # fmt: skip
     with log.open("wb") as out:
@@ -90,6 +93,7 @@ def start_dockerd() -> Docker:
             shutil.rmtree(root, ignore_errors=True)
             raise DockerUnavailable(f"dockerd exited with {process.returncode}:\n{text}")
         if sock.exists() and docker.run("version", check=False, timeout=20).returncode == 0:
+            docker.run("container", "prune", "-f", check=False)  # left by an interrupted run
             return docker
         time.sleep(0.5)
     docker.stop()

@@ -63,8 +63,8 @@ def image(docker: Docker):
     with tempfile.TemporaryDirectory(prefix="slicer-cloud-build-") as tmp:
         context = build_context(Path(tmp))
         start = time.monotonic()
-        docker.run("build", "--network", "host", "-f", "deploy/Dockerfile", "--build-arg", f"BASE_IMAGE={base}",
-                   "-t", IMAGE, str(context), timeout=1500)  # fmt: skip
+        docker.run("build", "--network", "host", "-f", "deploy/Dockerfile", "--target", "runtime",
+                   "--build-arg", f"BASE_IMAGE={base}", "-t", IMAGE, str(context), timeout=1500)  # fmt: skip
         print(f"image built in {time.monotonic() - start:.0f} s")
     return IMAGE
 

@@ -130,5 +130,6 @@ def test_every_published_compose_port_asks_for_credentials():
 def test_the_dockerfile_is_layered_and_takes_a_base_image():
     text = (DEPLOY / "Dockerfile").read_text()
     assert text.index("apt-get install") < text.index("COPY pyproject.toml") < text.index("COPY src")
+    assert "rm -rf /tmp/deps" in text, "the stand-in package must not leave a stale build folder"
     assert re.search(r"^ARG BASE_IMAGE=debian:bookworm-slim$", text, re.M)
     assert "USER 1000" in text and 'ENTRYPOINT ["tini", "--"]' in text and "HEALTHCHECK" in text
