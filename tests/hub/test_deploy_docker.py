@@ -140,3 +140,88 @@ def test_without_dockerd_the_reason_is_clear(monkeypatch):
     monkeypatch.setattr("os.geteuid", lambda: 0)
     with pytest.raises(DockerUnavailable, match="dockerd is not installed: apt-get install docker.io"):
         start_dockerd()
+
+
+def compose_for_the_test(docker: Docker, ports: dict[str, int]) -> dict:
+    """deploy/compose.yaml as docker-compose reads it, cut to ``slicer`` + ``orthanc`` on the host's network (this
+    dockerd sets up no bridge) and free ports, with the images built here."""
+    import yaml
+
+    env = {**docker.env(), **SECRETS}
+    out = subprocess.run(["docker-compose", "-f", str(ROOT / "deploy" / "compose.yaml"), "config"], env=env,
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    config = yaml.safe_load(out.stdout)
+    services = {name: config["services"][name] for name in ("slicer", "orthanc")}
+    for service in services.values():
+        for key in ("build", "ports", "expose", "depends_on", "healthcheck"):
+            service.pop(key, None)
+        service["network_mode"] = "host"
+    services["orthanc"]["environment"].update(
+        ORTHANC_HTTP_PORT=str(ports["orthanc"]), ORTHANC_DICOM_PORT=str(ports["dicom"])
+    )
+    services["slicer"]["environment"].update(
+        SLICER_CLOUD_PORT=str(ports["slicer"]),
+        SLICER_CLOUD_HOST="127.0.0.1",
+        SLICER_CLOUD_DICOMWEB=f"orthanc=http://127.0.0.1:{ports['orthanc']}/dicom-web",
+    )
+    return {"services": services, "volumes": {k: v for k, v in config["volumes"].items() if k != "hub-state"}}
+
+
+SECRETS = {
+    "SLICER_CLOUD_TOKEN": TOKEN,
+    "SLICER_CLOUD_DESKTOP_TOKEN": "desktop-token-0123456789",
+    "HUB_PASSWORD": "hub-password-0123",
+    "ORTHANC_PASSWORD": "orthanc-password-0123",
+}
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="needs Debian's docker-compose")
+def test_compose_brings_up_slicer_and_orthanc_and_the_viewer_browses_the_pacs(docker, image, tmp_path):
+    import yaml
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from helpers.datagen import write_ct_dicom_series
+
+    base = import_base(docker)
+    with tempfile.TemporaryDirectory(prefix="slicer-cloud-orthanc-") as tmp:
+        shutil.copytree(ROOT / "deploy" / "orthanc", tmp, dirs_exist_ok=True)
+        docker.run("build", "--network", "host", "--build-arg", f"BASE_IMAGE={base}", "-t",
+                   "slicer-cloud-orthanc:latest", tmp, timeout=900)  # fmt: skip
+    docker.run("tag", image, "slicer-cloud:latest")
+    ports = {"orthanc": free_port(), "dicom": free_port(), "slicer": free_port()}
+    compose_file = tmp_path / "compose.yaml"
+    compose_file.write_text(yaml.safe_dump(compose_for_the_test(docker, ports)))
+    compose = ["docker-compose", "-f", str(compose_file), "-p", f"slicertest{ports['slicer']}"]
+    env = {**docker.env(), **SECRETS}
+    up = subprocess.run([*compose, "up", "-d"], env=env, capture_output=True, text=True, timeout=300)
+    assert up.returncode == 0, up.stderr
+    try:
+        orthanc = f"http://127.0.0.1:{ports['orthanc']}"
+        slicer = f"http://127.0.0.1:{ports['slicer']}"
+        auth = ("slicer", SECRETS["ORTHANC_PASSWORD"])
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                ready = requests.get(orthanc + "/system", auth=auth, timeout=5).status_code == 200
+                ready = ready and requests.get(slicer + "/healthz", timeout=5).status_code == 200
+                if ready:
+                    break
+            except requests.ConnectionError:
+                pass
+            time.sleep(1)
+        assert requests.get(orthanc + "/system", timeout=5).status_code == 401, "the PACS must ask for credentials"
+        series = write_ct_dicom_series(tmp_path / "ct", slices=4, size=32)
+        for path in series:
+            stored = requests.post(orthanc + "/instances", data=path.read_bytes(), auth=auth, timeout=30)
+            assert stored.status_code == 200, stored.text
+        study_uid = stored.json().get("ParentStudy")
+        studies = requests.get(slicer + "/api/v1/dicom/orthanc/studies", timeout=60,
+                               headers={"Authorization": f"Bearer {TOKEN}"})  # fmt: skip
+        assert studies.status_code == 200, studies.text[:500]
+        assert study_uid and studies.text, "no studies listed"
+        import pydicom
+
+        uid = pydicom.dcmread(series[0]).StudyInstanceUID
+        assert uid in studies.text, f"the viewer does not list the study stored in Orthanc: {studies.text[:500]}"
+    finally:
+        subprocess.run([*compose, "down", "-v"], env=env, capture_output=True, timeout=120)
