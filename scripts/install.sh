@@ -77,6 +77,7 @@ if [ "$WITH_TEST" = 1 ]; then
         libatomic1         # libatomic.so.1 for the node binary inside the playwright wheel
         xterm              # a plain X program the desktop tests run as the app
         xclip              # reads/sets the X clipboard in the desktop clipboard tests
+        x11-utils          # xdpyinfo: the desktop tests read the X screen size after a browser resize
         orthanc orthanc-dicomweb  # a real DICOMweb PACS the DICOM tests start on loopback
         docker.io debootstrap     # dockerd + a locally built base image for the container tests
         docker-compose cloud-init  # validate deploy/compose.yaml and deploy/cloud-init/* in the tests

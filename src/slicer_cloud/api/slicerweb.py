@@ -302,8 +302,8 @@ class SlicerWebApi:
         reasons = {
             "/slicer/sampledata": "it downloads from the internet; put the file in the data folder and use "
             "POST /slicer/mrml?localfile=PATH",
-            "/slicer/accessDICOMwebStudy": "it fetches from any DICOMweb server named by the client; load DICOM "
-            "files from the data folder with POST /slicer/mrml?localfile=FOLDER",
+            "/slicer/accessDICOMwebStudy": "it fetches from any DICOMweb server named by the client; configure "
+            "servers with --dicomweb NAME=URL and use POST /api/v1/dicom/{source}/studies/{study}/series/{series}/open",
             "/slicer/open": "slicer:// URLs open desktop Slicer modules; load data with POST /slicer/mrml",
         }
         raise NotSupported(f"{request.path} is not supported: {reasons.get(request.path, 'see the docs')}")

@@ -95,6 +95,7 @@ ERROR_TEXT = {
     415: "Unsupported format",
     422: "The data could not be read",
     501: "Not implemented in this server",
+    502: "A DICOMweb server this session uses did not answer or refused the request (the message says which)",
 }
 
 

@@ -263,7 +263,8 @@ def _routes() -> list[Route]:
             "GET",
             "/segmentations/{node_id}/export",
             "export_segmentation",
-            "Export as a labelmap NRRD, a segment's closed surface as STL, or DICOM SEG",
+            "Export as a labelmap NRRD, a segment's closed surface as STL, or DICOM SEG (needs a DICOM volume opened "
+            "from the DICOM browser or /api/v1/dicom)",
             s,
             params=(
                 path_id(),
@@ -271,7 +272,7 @@ def _routes() -> list[Route]:
                 Param("segment", "segment ID (labelmap default: all; stl default: the first)", {"maxLength": 200}),
             ),
             replies={200: Reply("the file", BINARY, binary_schema())},
-            errors=(422, 501),
+            errors=(422,),
         ),
         # markups
         Route(

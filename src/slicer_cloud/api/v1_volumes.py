@@ -124,9 +124,15 @@ class VolumeHandlers:
         fmt = query_choice(request.query, "format", ("labelmap", "stl", "dicom-seg"), "labelmap")
         segment = query_text(request.query, "segment", max_length=200).strip() or None
         if fmt == "dicom-seg":
-            raise NotSupported(
-                "DICOM SEG export is not available in this server (it needs the source DICOM series and highdicom); "
-                "export format=labelmap (NRRD) or format=stl instead"
+            try:  # the DICOM feature package (slicer_cloud.dicom) makes DICOM SEG with highdicom
+                from ..dicom.export import seg_file_bytes
+            except ImportError:
+                raise NotSupported(
+                    "DICOM SEG export is not available in this server; export format=labelmap (NRRD) or format=stl"
+                ) from None
+            body = seg_file_bytes(self.session, node.GetID())
+            return web.Response(
+                body=body, content_type="application/dicom", headers=attachment(node.GetName() or "", ".dcm")
             )
         if fmt == "labelmap":
             body = export_labelmap(self.scene, self.session.app.segmentations_logic, node, segment)
