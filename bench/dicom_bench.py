@@ -140,6 +140,7 @@ def main() -> int:
     from slicer_cloud.dicom.web_source import parse_sources
     from slicer_cloud.settings import Settings
 
+    load_before = os.getloadavg()
     spec = SeriesSpec(slices=args.slices, rows=args.size, columns=args.size, spacing=(0.7, 0.7, 1.0), seed=5)
     expected = spec.voxels()
     with tempfile.TemporaryDirectory(prefix="dicom-bench-") as tmp:
@@ -225,7 +226,12 @@ def main() -> int:
             "dtype": "int16",
             "bytes": args.size * args.size * args.slices * 2,
         },  # fmt: skip
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_average_1min": {"start": round(load_before[0], 2), "end": round(os.getloadavg()[0], 2)},
+        },
         "setup": {"stow_s": round(stow_s, 2), "index_scan_s": round(index_s, 3), "reps": args.reps},
         "results": summary,
         "targets": targets,

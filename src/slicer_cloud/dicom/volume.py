@@ -77,6 +77,10 @@ def decode_slice(data: bytes | Dataset, row: Mapping[str, Any]) -> tuple[np.ndar
         fast = _native_pixels(data, row)
         if fast is not None:
             return fast, _float(row.get("rescale_slope"), 1.0), _float(row.get("rescale_intercept"), 0.0)
+    elif isinstance(data, Dataset):
+        fast = _native_dataset_pixels(data, rows, columns)
+        if fast is not None:
+            return fast, _float(data.get("RescaleSlope"), 1.0), _float(data.get("RescaleIntercept"), 0.0)
     try:
         ds = data if isinstance(data, Dataset) else pydicom.dcmread(io.BytesIO(data), force=True)
         if int(ds.Rows) != rows or int(ds.Columns) != columns:
@@ -102,6 +106,31 @@ def _float(text: Any, default: float) -> float:
         return default
 
 
+def _native_dataset_pixels(ds: Dataset, rows: int, columns: int) -> np.ndarray | None:
+    """The pixels of a parsed native little-endian grayscale dataset as a view of its PixelData (no copy)."""
+    meta = getattr(ds, "file_meta", None)
+    syntax = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    bits = int(ds.get("BitsAllocated", 0) or 0)
+    if (
+        syntax not in LITTLE_ENDIAN_NATIVE
+        or bits not in (8, 16)
+        or int(ds.get("BitsStored", bits) or bits) != bits  # else pydicom masks / sign-extends the stored bits
+        or int(ds.get("SamplesPerPixel", 1) or 1) != 1
+        or int(ds.get("NumberOfFrames", 1) or 1) != 1
+        or str(ds.get("PhotometricInterpretation", "")) != "MONOCHROME2"
+        or int(ds.get("Rows", 0) or 0) != rows
+        or int(ds.get("Columns", 0) or 0) != columns
+        or "PixelData" not in ds
+    ):
+        return None
+    signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
+    dtype = np.dtype(("<i" if signed else "<u") + str(bits // 8))
+    data = ds.PixelData
+    if len(data) < rows * columns * dtype.itemsize:
+        raise InvalidData("a slice's pixel data is shorter than its header declares")
+    return np.frombuffer(data, dtype=dtype, count=rows * columns).reshape(rows, columns)
+
+
 def _native_pixels(data: bytes, row: Mapping[str, Any]) -> np.ndarray | None:
     """The pixels of an uncompressed little-endian grayscale slice, or None when the fast path does not apply."""
     offset = int(row.get("pixel_offset") or 0)
@@ -110,6 +139,7 @@ def _native_pixels(data: bytes, row: Mapping[str, Any]) -> np.ndarray | None:
         row.get("transfer_syntax") not in LITTLE_ENDIAN_NATIVE
         or offset <= 1
         or bits not in (8, 16)
+        or int(row.get("bits_stored") or bits) != bits
         or int(row.get("samples") or 1) != 1
         or int(row.get("frames") or 1) != 1
         or not str(row.get("photometric", "")).startswith("MONOCHROME")
