@@ -201,3 +201,32 @@ def test_the_dicomweb_example_of_the_manual_runs(served, capsys):
     assert code != block
     exec(compile(code, "docs/dicom.md", "exec"), {"__name__": "__doc_example__"})
     assert f"{CT.slices} instances {CT.rows} x {CT.columns}" in capsys.readouterr().out
+
+
+def test_fuzzing_the_dicom_routes_from_the_api_document_finds_no_server_error(served):
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    from slicer_cloud.api.v1 import openapi
+
+    schema = schemathesis.openapi.from_dict(openapi())
+    operations = [r.ok() for r in schema.get_all_operations()]
+    operations = [op for op in operations if op.path.startswith("/api/v1/dicom")]
+    assert len(operations) >= 10
+    headers = {"Authorization": f"Bearer {served.token}"}
+    errors: list[str] = []
+
+    for operation in operations:
+        for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
+
+            @settings(max_examples=4, deadline=None, database=None, derandomize=True,
+                      suppress_health_check=list(HealthCheck))  # fmt: skip
+            @given(case=operation.as_strategy(generation_mode=mode))
+            def run(case):
+                response = case.call(base_url=served.base, headers=headers, timeout=60)
+                if response.status_code >= 500:
+                    errors.append(f"{case.method} {case.formatted_path} -> {response.status_code}")
+
+            run()
+    assert not errors, errors
+    assert served.alive()

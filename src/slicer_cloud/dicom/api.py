@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..api.v1_request import query_bool, query_number, query_text
-from ..api.v1_spec import JSON, Body, Param, Reply, Route, ref
+from ..api.v1_spec import BINARY, JSON, Body, Param, Reply, Route, ref
 from ..errors import BadRequest, TooLarge
 
 if TYPE_CHECKING:
@@ -227,7 +227,10 @@ ROUTES: list[Route] = [
         "dicom_import",
         "Load a DICOM SEG file (the body) as a segmentation",
         TAG,
-        body=Body("a DICOM SEG instance (Part 10 file)", {DICOM: {"type": "string", "format": "binary"}}),
+        body=Body(
+            "a DICOM SEG instance (Part 10 file), sent as application/octet-stream or application/dicom",
+            {BINARY: {"type": "string", "format": "binary"}},
+        ),
         replies={200: Reply("the new node", schema=ref("DicomOpened"))},
         errors=(413, 422),
     ),  # fmt: skip
