@@ -90,6 +90,23 @@ def test_the_browser_searches_the_data_root_shows_thumbnails_and_opens_a_series(
     assert np.allclose(volume["ijkToRas"], expected_ijk_to_ras(LOCAL), atol=1e-4)
 
 
+def test_files_added_to_and_removed_from_the_data_root_show_up_in_the_browser(served, page):
+    import shutil
+    import time
+
+    server, _ = served
+    later = SeriesSpec(slices=3, patient_name="Later^Arrival", patient_id="LATE-1", description="Added later")
+    write_series(server.data / "later", later)
+    time.sleep(2.1)  # the index rescans at most every 2 s
+    page.locator("[data-testid=dicom-patient] input").fill("later")
+    page.locator("[data-testid=dicom-search]").click()
+    page.locator("[data-testid=dicom-studies] .v-list-item", has_text="Later^Arrival").wait_for(timeout=30000)
+    shutil.rmtree(server.data / "later")
+    time.sleep(2.1)
+    page.locator("[data-testid=dicom-search]").click()
+    wait_message(page, "No studies found")
+
+
 def test_the_browser_opens_from_orthanc_and_stores_a_dicom_seg_back(served, page, orthanc):
     server, labels = served
     page.locator("[data-testid=dicom-source]").click()
