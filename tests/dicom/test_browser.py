@@ -17,7 +17,7 @@ from helpers import browser as b
 from helpers.serve import start_server
 from slicer_cloud.dicom.web_source import parse_sources
 
-pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow, pytest.mark.orthanc]
 
 LOCAL = SeriesSpec(slices=16, rows=64, columns=64, description="Local CT", seed=21)
 REMOTE = SeriesSpec(slices=20, rows=96, columns=80, description="Remote CT", patient_name="Pacs^Patient",

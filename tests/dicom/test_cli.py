@@ -10,7 +10,7 @@ import sys
 import pytest
 from datagen import SeriesSpec, not_dicom, write_series
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.orthanc]
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

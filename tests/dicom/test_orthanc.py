@@ -17,7 +17,7 @@ from slicer_cloud.dicom.service import DicomService
 from slicer_cloud.dicom.web_source import SourceUnavailable, parse_sources
 from slicer_cloud.errors import ConfigError
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.orthanc]
 
 CT = SeriesSpec(slices=40, rows=128, columns=128, spacing=(0.6, 0.6, 1.25), seed=3, description="CT abdomen")
 
