@@ -167,6 +167,8 @@ def test_rest_exports_a_segmentation_as_dicom_seg_file_and_reimports_it(served, 
     assert status == 200 and answer["saved"] == "exports/mask.dcm" and answer["modality"] == "SEG"
     saved = pydicom.dcmread(served.data / "exports" / "mask.dcm")
     assert saved.ReferencedSeriesSequence[0].SeriesInstanceUID == CT.series_uid
+    status, via_v1 = served.request("GET", f"/api/v1/segmentations/{seg_id}/export?format=dicom-seg")
+    assert status == 200 and pydicom.dcmread(__import__("io").BytesIO(via_v1)).Modality == "SEG"
     status, body = served.request("GET", f"/api/v1/dicom/segmentations/{seg_id}/seg?deidentify=true")
     assert status == 200 and body[128:132] == b"DICM"
     assert str(pydicom.dcmread(__import__("io").BytesIO(body)).PatientName).startswith("ANON")

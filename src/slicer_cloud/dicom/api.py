@@ -152,7 +152,7 @@ ROUTES: list[Route] = [
         "DICOM sources: the data root and configured DICOMweb servers",
         TAG,
         replies={200: Reply("sources", schema=ref("DicomSources"))},
-    ),  # fmt: skip
+    ),
     Route(
         "POST",
         PREFIX + "/local/scan",
@@ -160,7 +160,7 @@ ROUTES: list[Route] = [
         "Rescan the data root's DICOM files now",
         TAG,
         replies={200: Reply("what changed", schema=ref("DicomScan"))},
-    ),  # fmt: skip
+    ),
     Route(
         "GET",
         PREFIX + "/local/skipped",
@@ -168,7 +168,7 @@ ROUTES: list[Route] = [
         "Files of the data root that are not indexed, and why",
         TAG,
         replies={200: Reply("skipped files", schema=ref("DicomSkipped"))},
-    ),  # fmt: skip
+    ),
     Route(
         "GET",
         PREFIX + "/{source}/patients",
@@ -177,7 +177,8 @@ ROUTES: list[Route] = [
         TAG,
         params=(SOURCE, FILTERS[0], FILTERS[1]),
         replies={200: Reply("patients", schema=ref("DicomPatients"))},
-    ),  # fmt: skip
+        errors=(502,),
+    ),
     Route(
         "GET",
         PREFIX + "/{source}/studies",
@@ -186,7 +187,8 @@ ROUTES: list[Route] = [
         TAG,
         params=(SOURCE, *FILTERS),
         replies={200: Reply("studies", schema=ref("DicomStudies"))},
-    ),  # fmt: skip
+        errors=(502,),
+    ),
     Route(
         "GET",
         PREFIX + "/{source}/studies/{study_uid}/series",
@@ -195,7 +197,8 @@ ROUTES: list[Route] = [
         TAG,
         params=(SOURCE, STUDY, Param("modality", "only this modality")),
         replies={200: Reply("series", schema=ref("DicomSeriesList"))},
-    ),  # fmt: skip
+        errors=(502,),
+    ),
     Route(
         "GET",
         PREFIX + "/{source}/studies/{study_uid}/series/{series_uid}/thumbnail",
@@ -204,8 +207,8 @@ ROUTES: list[Route] = [
         TAG,
         params=(SOURCE, STUDY, SERIES, Param("size", "long side in pixels (16-512)", {"type": "integer"})),
         replies={200: Reply("thumbnail", "image/jpeg", {"type": "string", "format": "binary"})},
-        errors=(422,),
-    ),  # fmt: skip
+        errors=(422, 502),
+    ),
     Route(
         "POST",
         PREFIX + "/{source}/studies/{study_uid}/series/{series_uid}/open",
@@ -219,8 +222,8 @@ ROUTES: list[Route] = [
             Param("part", "which volume of a split series (default 0)", {"type": "integer"}),
         ),
         replies={200: Reply("the new node", schema=ref("DicomOpened"))},
-        errors=(413, 422),
-    ),  # fmt: skip
+        errors=(413, 422, 502),
+    ),
     Route(
         "POST",
         PREFIX + "/import",
@@ -233,7 +236,7 @@ ROUTES: list[Route] = [
         ),
         replies={200: Reply("the new node", schema=ref("DicomOpened"))},
         errors=(413, 422),
-    ),  # fmt: skip
+    ),
     Route(
         "POST",
         PREFIX + "/segmentations/{node_id}/seg",
@@ -242,8 +245,8 @@ ROUTES: list[Route] = [
         TAG,
         params=(SEG_NODE, *STORE_PARAMS),
         replies={200: Reply("what was written", schema=ref("DicomExported"))},
-        errors=(422,),
-    ),  # fmt: skip
+        errors=(409, 422, 502),
+    ),
     Route(
         "GET",
         PREFIX + "/segmentations/{node_id}/seg",
@@ -253,7 +256,7 @@ ROUTES: list[Route] = [
         params=(SEG_NODE, Param("deidentify", "de-identify first", {"type": "boolean"})),
         replies={200: Reply("the DICOM SEG", DICOM, {"type": "string", "format": "binary"})},
         errors=(422,),
-    ),  # fmt: skip
+    ),
     Route(
         "POST",
         PREFIX + "/screenshot",
@@ -262,8 +265,8 @@ ROUTES: list[Route] = [
         TAG,
         params=STORE_PARAMS,
         replies={200: Reply("what was written", schema=ref("DicomExported"))},
-        errors=(422,),
-    ),  # fmt: skip
+        errors=(409, 422, 502),
+    ),
 ]
 
 
