@@ -38,22 +38,28 @@ def _cached(service: DicomService, source: str, study_uid: str, series_uid: str,
     found = service.source(source)
     if isinstance(found, DicomIndex):
         rows = [r for r in found.instances(series_uid=series_uid) if r["rows"] and r["frames"] == 1]
-    else:
-        rows = [r for r in found.instances(study_uid, series_uid) if r["rows"] and r["frames"] == 1]
+        return _render_middle(service, source, rows, size)
+    listed = sorted(found.instance_list(study_uid, series_uid), key=lambda r: int(r["instance_number"] or 0))
+    if not listed:
+        raise InvalidData("the series has no instances to show")
+    middle = listed[len(listed) // 2]
+    try:
+        image = Image.open(io.BytesIO(found.rendered(middle)))
+        image.thumbnail((size, size))
+        out = io.BytesIO()
+        image.convert("L").save(out, format="JPEG", quality=80)
+        return out.getvalue()
+    except (SlicerCloudError, OSError, ValueError):
+        pass  # the server does not render: decode it here from its metadata
+    rows = [r for r in found.instances(study_uid, series_uid) if r["rows"] and r["frames"] == 1]
+    return _render_middle(service, source, rows, size)
+
+
+def _render_middle(service: DicomService, source: str, rows: list[dict], size: int) -> bytes:
     if not rows:
         raise InvalidData("the series has no single-frame image to show")
     rows.sort(key=lambda r: r["instance_number"] or 0)
     middle = rows[len(rows) // 2]
-    if not isinstance(found, DicomIndex):
-        try:
-            rendered = found.rendered(middle)
-            image = Image.open(io.BytesIO(rendered))
-            image.thumbnail((size, size))
-            out = io.BytesIO()
-            image.convert("L").save(out, format="JPEG", quality=80)
-            return out.getvalue()
-        except (SlicerCloudError, OSError, ValueError):
-            pass  # the server does not render: decode it here
     data = service.fetcher(source)(middle)
     pixels, _, _ = decode_slice(data, middle)
     return render_jpeg(pixels, size)

@@ -273,6 +273,26 @@ class DicomWebSource:
         items = self._call("the series metadata", self.client.retrieve_series_metadata, study_uid, series_uid)
         return [metadata_row(item) for item in items]
 
+    def instance_list(self, study_uid: str, series_uid: str) -> list[dict[str, Any]]:
+        """SOP instance UIDs and numbers of a series from a QIDO-RS search (cheap: no per-file metadata)."""
+        found = self._call(
+            "the instance search",
+            self.client.search_for_instances,
+            study_uid,
+            series_uid,
+            fields=["00200013", "00280010", "00280008"],
+        )
+        return [
+            {
+                "study_uid": study_uid,
+                "series_uid": series_uid,
+                "sop_instance_uid": _value(item, "00080018"),
+                "instance_number": _value(item, "00200013", None),
+                "frames": _value(item, "00280008", 1) or 1,
+            }
+            for item in found
+        ]
+
     def loadables(self, study_uid: str, series_uid: str) -> list[Loadable]:
         return loadables(self.instances(study_uid, series_uid))
 
