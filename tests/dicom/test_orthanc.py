@@ -162,3 +162,9 @@ def test_exports_can_be_de_identified_with_a_kept_uid_map(service):
     (again,) = prepare(service, [secondary_capture(np.zeros((8, 8, 3), np.uint8), reference=ds)], True)
     assert again.StudyInstanceUID == clean.StudyInstanceUID  # same original, same new UID
     assert (service.session.state_dir / "dicom-uid-map.json").is_file()
+    stored = service.destination("orthanc").store([clean])
+    assert stored["stored"] == [str(clean.SOPInstanceUID)]
+    (study,) = service.studies("orthanc", study_uid=str(clean.StudyInstanceUID))
+    assert study["patient_name"] == str(clean.PatientName)  # only the pseudonym reached the PACS
+    (series,) = service.series("orthanc", study["study_uid"])
+    assert series["series_uid"] == str(clean.SeriesInstanceUID) and series["modality"] == str(clean.Modality)
