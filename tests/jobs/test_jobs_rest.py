@@ -187,6 +187,8 @@ def test_invalid_parameters_get_a_400_listing_every_problem_and_nothing_runs(job
     assert "spacing: 0.0 is below the minimum 0.01" in body["problems"]
     status, body = submit(jobs_server, "resample", {"inputVolume": "missing.nrrd", "interpolation": "cubic"})
     assert status == 400 and len(body["problems"]) == 2
+    status, body = submit(jobs_server, "threshold", {"inputVolume": ".slicer-cloud/jobs.sqlite"})
+    assert status == 400 and "hidden folders" in body["message"]
     status, body = submit(jobs_server, "threshold", {"inputVolume": "../../etc/passwd"})
     assert status == 400 and "'..' is not allowed" in body["message"]
     assert submit(jobs_server, "nope", {})[0] == 404
@@ -210,6 +212,7 @@ def test_jobs_are_listed_newest_first_and_filtered_by_status(jobs_server):
     created = [j["created"] for j in body["jobs"]]
     assert created == sorted(created, reverse=True)
     assert jobs_server.request("GET", "/api/v1/jobs?status=bogus")[0] == 400
+    assert jobs_server.request("GET", "/api/v1/jobs?limit=0")[0] == 400
 
 
 def test_a_view_only_client_cannot_start_or_cancel_jobs(jobs_server, volume_id):

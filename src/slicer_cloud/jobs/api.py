@@ -86,6 +86,7 @@ SCHEMAS: dict[str, Any] = {
             "started": {"type": ["number", "null"]},
             "ended": {"type": ["number", "null"]},
             "finished": {"type": ["number", "null"]},
+            "shown": {"type": ["number", "null"]},
             "timings": {"type": "object"},
         },
         "required": ["id", "module", "status", "progress"],
@@ -207,7 +208,8 @@ class JobHandlers:
         status = request.query.get("status") or None
         if status is not None and status not in STATUSES:
             raise BadRequest(f"status must be one of: {', '.join(STATUSES)}")
-        limit = query_number(request.query, "limit", int) or 200
+        limit = query_number(request.query, "limit", int)
+        limit = 200 if limit is None else limit
         if not 1 <= limit <= 10000:
             raise BadRequest("limit must be between 1 and 10000")
         return web.json_response({"jobs": [j.to_json() for j in self.jobs.list(limit, status)]})

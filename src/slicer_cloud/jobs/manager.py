@@ -192,9 +192,10 @@ class JobManager:
         job.ended = outcome.ended or time.time()
         job.returncode = outcome.returncode
         job.stdout_tail, job.stderr_tail = outcome.stdout_tail, outcome.stderr_tail
+        to_show: list[str] = []
         if outcome.status == "succeeded":
             try:
-                self._load_results(job, entry, files, options, show)
+                to_show = self._load_results(job, entry, files, options, show)
                 job.status, job.progress, job.stage = "succeeded", 1.0, "done"
             except SlicerCloudError as exc:
                 job.status, job.error = "failed", f"the results could not be loaded: {exc.message}"
@@ -206,6 +207,8 @@ class JobManager:
         else:
             job.status, job.error = outcome.status, outcome.reason
         job.finished = time.time()
+        if to_show:
+            self._show_result(job, to_show)
         self._jobs.pop(job.id, None)
         self.store.save(job)
         shutil.rmtree(self.folder / job.id, ignore_errors=True)
@@ -214,27 +217,28 @@ class JobManager:
 
     def _load_results(
         self, job: Job, entry: ModuleEntry, files: dict[str, Path], options: dict[str, Any], show: bool
-    ) -> None:
+    ) -> list[str]:
+        """Load the outputs into the scene; return the volume to show (if any)."""
         job.stage = "loading results"
         prefix = self._name_prefix(job, entry)
         t0 = time.perf_counter()
         nodes, saved, tables = scene_io.load_outputs(self.session, entry.description, options, files, prefix)
-        t1 = time.perf_counter()
         job.outputs, job.saved = nodes, saved
         values = scene_io.read_return_values(self.folder / job.id / "return.txt")
         job.results = {"values": values, "tables": tables}
-        if show:
-            volumes = [i for ids in nodes.values() for i in ids]
-            scalars = [i for i in volumes if self._is_scalar_volume(i)]
-            if scalars:
-                self.session.show_main_volume(scalars[:1])
-        logger.debug(
-            "job %s: results loaded in %.0f ms, shown in %.0f ms (%.0f ms after the module ended)",
-            job.id,
-            (t1 - t0) * 1000,
-            (time.perf_counter() - t1) * 1000,
-            (time.time() - (job.ended or 0)) * 1000,
-        )
+        logger.debug("job %s: results loaded in %.0f ms", job.id, (time.perf_counter() - t0) * 1000)
+        if not show:
+            return []
+        volumes = [i for ids in nodes.values() for i in ids]
+        return [i for i in volumes if self._is_scalar_volume(i)][:1]
+
+    def _show_result(self, job: Job, volume_ids: list[str]) -> None:
+        """Show a new volume in the views (as a loaded file is); a failure here does not fail the job."""
+        try:
+            self.session.show_main_volume(volume_ids)
+        except Exception:
+            logger.exception("job %s: showing the result failed", job.id)
+        job.shown = time.time()
 
     def _is_scalar_volume(self, node_id: str) -> bool:
         node = self.session.scene.GetNodeByID(node_id)

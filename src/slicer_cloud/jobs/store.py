@@ -47,7 +47,8 @@ class Job:
     created: float = 0.0
     started: float | None = None
     ended: float | None = None
-    finished: float | None = None
+    finished: float | None = None  # outputs in the scene (or the job ended otherwise)
+    shown: float | None = None  # a volume result shown in the views
 
     @property
     def done(self) -> bool:
@@ -59,6 +60,7 @@ class Job:
             "queued_s": _span(self.created, self.started),
             "run_s": _span(self.started, self.ended),
             "load_s": _span(self.ended, self.finished),
+            "show_s": _span(self.finished, self.shown),
             "total_s": _span(self.created, self.finished),
         }
         return data
