@@ -9,7 +9,6 @@ without Qt has no window/level widget). Everything runs on the kernel's main thr
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -67,17 +66,13 @@ class LocalView:
         if self._pending:
             return
         self._pending = True
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            try:
-                loop = asyncio.get_event_loop_policy().get_event_loop()
-            except RuntimeError:
-                self._pending = False
-                return
-        loop.call_soon(self._notify)
+        self.scene.call_later(0.0, self._notify)
 
     def _notify(self) -> None:
+        wait = self.scene.busy_for(self)
+        if wait > 0:  # another view is being interacted with: repaint once it is quiet, not on every event
+            self.scene.call_later(wait, self._notify)
+            return
         self._pending = False
         if not self._dirty:
             return
@@ -218,6 +213,7 @@ class LocalSliceView(LocalView, _InteractorMixin):
         return volume.GetDisplayNode() if volume is not None else None
 
     def handle(self, events: list[dict[str, Any]]) -> None:
+        self.scene.interacting(self)
         iren = self.view.interactor()
         for event in compress_moves(events):
             if event["t"] == "down" and event["b"] == 0 and not (event["shift"] or event["ctrl"] or event["alt"]):
@@ -290,6 +286,7 @@ class LocalThreeDView(LocalView, _InteractorMixin):
         self.view.interactor().UpdateSize(width, height)
 
     def handle(self, events: list[dict[str, Any]]) -> None:
+        self.scene.interacting(self)
         iren = self.view.interactor()
         for event in compress_moves(events):
             self._forward(iren, event, self.height)
@@ -359,6 +356,7 @@ class LocalLightbox(LocalView):
         return max(spacing, (high - low) / (self.rows * self.columns + 1))
 
     def handle(self, events: list[dict[str, Any]]) -> None:
+        self.scene.interacting(self)
         cell_w, cell_h = self.slice.width, self.slice.height
         for event in events:
             if event["t"] == "wheel":

@@ -49,6 +49,10 @@ class RemoteScene:
     def link_crosshair(self) -> None:
         """The server's views keep their own crosshair settings."""
 
+    def call(self, function) -> None:
+        """Widget work runs at once (HTTP requests need no particular thread)."""
+        function()
+
     # -- data ---------------------------------------------------------------------------------------------------
     def volumes(self) -> list[dict[str, Any]]:
         return self.client.list_volumes()

@@ -3,10 +3,13 @@ rendered offscreen, loaded through the same checked loader as ``slicer-cloud ser
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import tempfile
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 CPU_VR_METHOD = "vtkMRMLCPURayCastVolumeRenderingDisplayNode"  # llvmpipe: CPU ray casting is ~10x faster
 DEFAULT_PRESET = "MR-Default"
+QUIET_S = 0.3
 
 
 class Scene:
@@ -51,6 +55,14 @@ class Scene:
         self.loader = SceneLoader(self.app, limits or Limits(), Path(self._work.name))
         self._tags = itertools.count(1)
         self._main_volume_id: str | None = None
+        self._active: tuple[object, float] = (None, -1e9)  # the view being interacted with, and when
+        # VTK renders (EGL contexts) and MRML belong to the thread that made the scene; JupyterLab sends widget
+        # messages on a kernel subshell (another thread), so their work is handed to this thread's event loop.
+        self._owner = threading.get_ident()
+        try:
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
 
     def _configure_rendering(self) -> None:
         from trame_slicer.views import DirectViewFactory
@@ -83,6 +95,40 @@ class Scene:
     def __repr__(self) -> str:
         volumes = [n["name"] for n in list_nodes(self.app.scene) if n["kind"] == "volume"]
         return f"<slicer_cloud.jupyter.Scene: {len(volumes)} volume(s) {volumes[:5]}>"
+
+    def call(self, function: Callable[[], None]) -> None:
+        """Run ``function`` on the scene's thread: now if this is it, else soon on its event loop."""
+        if self._loop is None or threading.get_ident() == self._owner or self._loop.is_closed():
+            function()
+        else:
+            self._loop.call_soon_threadsafe(function)
+
+    def call_later(self, delay: float, function: Callable[[], None]) -> None:
+        """Run ``function`` on the scene's thread after ``delay`` seconds; dropped without an event loop (a plain
+        script has no front end to repaint)."""
+        loop = self._loop
+        if loop is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+        if threading.get_ident() == self._owner:
+            loop.call_later(delay, function)
+        else:
+            loop.call_soon_threadsafe(loop.call_later, delay, function)
+
+    def interacting(self, view: object) -> None:
+        """A view handles user input now: the other views hold back their repaints (see :meth:`busy_for`)."""
+        self._active = (view, time.monotonic())
+
+    def busy_for(self, view: object) -> float:
+        """Seconds ``view`` should wait before repainting after a scene change: while another view is being
+        interacted with, the others repaint once it has been quiet for ``QUIET_S`` (a slow 3D render must not
+        be paid on every slice of a scroll)."""
+        active, since = self._active
+        if active is view:
+            return 0.0
+        return max(0.0, QUIET_S - (time.monotonic() - since))
 
     def new_view_tag(self, kind: str) -> str:
         return f"Notebook{kind}{next(self._tags)}"

@@ -8,6 +8,7 @@ session (``remote_views``); both offer ``resize``, ``handle(events)``, ``frame(s
 from __future__ import annotations
 
 import logging
+import time
 import weakref
 from pathlib import Path
 from typing import Any
@@ -54,26 +55,32 @@ class _ViewWidget(anywidget.AnyWidget):
 
     # -- browser -> kernel ----------------------------------------------------------------------------------
     def _on_message(self, _widget, content: dict, _buffers) -> None:
+        self.backend.scene.call(lambda: self._handle_message(content))
+
+    def _handle_message(self, content: dict) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "events":
+            started = time.perf_counter()
             seq = content.get("seq")
             try:
                 self.backend.handle(clean_events(content.get("events"), self.width, self.height))
             except Exception as exc:
                 self._send_error(exc, reply=True, seq=seq)
                 return
-            self._send_frame(still=False, reply=True, seq=seq)
+            self._send_frame(still=False, reply=True, seq=seq, started=started)
             self._pull_state()
         elif kind in ("still", "ready"):
             self._send_frame(still=True)
 
-    def _send_frame(self, *, still: bool, reply: bool = False, seq: Any = None) -> None:
+    def _send_frame(self, *, still: bool, reply: bool = False, seq: Any = None, started: float | None = None) -> None:
+        started = time.perf_counter() if started is None else started
         try:
             data, mime = self.backend.frame(still=still)
         except Exception as exc:
             self._send_error(exc, reply=reply, seq=seq)
             return
-        message = {"type": "frame", "mime": mime, "still": still, "reply": reply, "seq": seq}
+        kernel_ms = round(1000 * (time.perf_counter() - started), 1)  # input handling + render + encoding
+        message = {"type": "frame", "mime": mime, "still": still, "reply": reply, "seq": seq, "kernel_ms": kernel_ms}
         self.send(message, buffers=[data])
         self.frames_sent += 1
         self.bytes_sent += len(data)
@@ -94,8 +101,11 @@ class _ViewWidget(anywidget.AnyWidget):
         self._send_frame(still=True)
 
     def _on_size(self, change) -> None:
-        self.backend.resize(_size(self.width), _size(self.height))
-        self._send_frame(still=True)
+        def resize() -> None:
+            self.backend.resize(_size(self.width), _size(self.height))
+            self._send_frame(still=True)
+
+        self.backend.scene.call(resize)
 
     # -- mirrored properties (traits that ipywidgets controls can link to) ------------------------------------
     def _pull_state(self) -> None:
@@ -113,13 +123,17 @@ class _ViewWidget(anywidget.AnyWidget):
     def _on_mirrored(self, change) -> None:
         if self._syncing:
             return
-        try:
-            self.backend.apply(change["name"], change["new"])
-        except Exception as exc:
-            self._send_error(exc, reply=False, seq=None)
-            return
-        if not getattr(self.backend, "notifies", True):
-            self._send_frame(still=True)
+
+        def apply() -> None:
+            try:
+                self.backend.apply(change["name"], change["new"])
+            except Exception as exc:
+                self._send_error(exc, reply=False, seq=None)
+                return
+            if not getattr(self.backend, "notifies", True):
+                self._send_frame(still=True)
+
+        self.backend.scene.call(apply)
 
     # -- static pictures ------------------------------------------------------------------------------------
     def pixels(self) -> np.ndarray:

@@ -20,7 +20,8 @@ function render({ model, el }) {
   root.append(img, title, error);
   el.append(root);
 
-  const stats = { frames: 0, bytes: 0, latencies: [], stills: 0, sent: 0 };
+  // frame log for tests and benchmarks: [arrival time (ms since the epoch), bytes, still, kernel ms]
+  const stats = { frames: 0, bytes: 0, latencies: [], stills: 0, sent: 0, log: [] };
   root.slicerCloudStats = stats;
   let pending = [];
   let inFlight = null; // {seq, t}
@@ -78,7 +79,7 @@ function render({ model, el }) {
 
   root.addEventListener("pointerdown", (e) => {
     root.focus({ preventScroll: true });
-    root.setPointerCapture(e.pointerId);
+    try { root.setPointerCapture(e.pointerId); } catch (err) { /* synthetic or finished pointer */ }
     buttons |= 1 << e.button;
     push({ t: "down", b: e.button, ...position(e) });
     e.preventDefault();
@@ -118,6 +119,8 @@ function render({ model, el }) {
         lastUrl = url;
         stats.frames += 1;
         stats.bytes += blob.size;
+        stats.log.push([performance.timeOrigin + performance.now(), blob.size, !!msg.still, msg.kernel_ms]);
+        if (stats.log.length > 20000) stats.log.shift();
         if (msg.still) stats.stills += 1;
         root.dataset.frames = String(stats.frames);
         root.dataset.format = msg.mime;
