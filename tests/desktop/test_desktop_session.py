@@ -170,11 +170,12 @@ def test_the_native_viewer_shows_the_volume_and_arrow_keys_scroll_the_slice(tmp_
         screen = wait_for_screen(desktop, lambda s: float(s.std()) > 20, timeout=240, region=left)
 
         async def scroll(client):
-            await client.click(250, 300)
-            for _ in range(15):
-                await client.key("Up")
             changed = None
-            for _ in range(30):
+            for attempt in range(40):
+                if attempt % 5 == 0:  # keys sent while the app was still busy starting may be lost: send more
+                    await client.click(250, 300)
+                    for _ in range(15):
+                        await client.key("Up")
                 await asyncio.sleep(1)
                 changed = await client.capture()
                 if np.abs(changed[left].astype(int) - screen[left]).mean() > 2:

@@ -183,3 +183,12 @@ def test_a_wrong_server_or_gl_choice_stops_with_a_clear_error(monkeypatch, tmp_p
     code = main(["desktop", "--port", "0", "--data", str(tmp_path), "--token", "t0123456789abcdef0123"])
     assert code == 2
     assert variable in caplog.text and "bogus" in caplog.text
+
+
+def test_the_native_viewer_ray_casts_on_the_cpu_unless_virtualgl_gives_it_a_gpu():
+    from slicer_cloud.desktop.native_viewer import VR_METHODS, volume_rendering_method
+
+    assert volume_rendering_method(None, {}) == "cpu"
+    assert volume_rendering_method(None, {"VGL_ISACTIVE": "1"}) == "gpu"
+    assert volume_rendering_method("cpu", {"VGL_ISACTIVE": "1"}) == "cpu"
+    assert set(VR_METHODS) == {"cpu", "gpu"}

@@ -13,7 +13,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..core.sample import sample_path
@@ -21,6 +21,11 @@ from ..core.sample import sample_path
 logger = logging.getLogger(__name__)
 
 ORIENTATIONS = {"a": "Axial", "s": "Sagittal", "c": "Coronal"}
+# Volume rendering methods (slicer-core display node classes).
+VR_METHODS = {
+    "cpu": "vtkMRMLCPURayCastVolumeRenderingDisplayNode",
+    "gpu": "vtkMRMLGPURayCastVolumeRenderingDisplayNode",
+}
 VOLUME_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
 
 
@@ -35,6 +40,12 @@ def volume_to_show(path: Path | None) -> Path:
     return sample_path()
 
 
+def volume_rendering_method(choice: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """``cpu`` or ``gpu`` ray casting: as chosen, else ``gpu`` under VirtualGL (``vglrun`` sets ``VGL_ISACTIVE=1``)."""
+    environ = os.environ if environ is None else environ
+    return choice or ("gpu" if environ.get("VGL_ISACTIVE") == "1" else "cpu")
+
+
 def _use_x11_windows() -> None:
     """A real on-screen GLX window (Mesa llvmpipe on a CPU), never the offscreen EGL one ``serve`` uses."""
     os.environ["VTK_DEFAULT_OPENGL_WINDOW"] = "vtkXOpenGLRenderWindow"
@@ -43,11 +54,14 @@ def _use_x11_windows() -> None:
 class NativeViewer:
     """A slice window and a 3D window side by side, showing one volume of a slicer-core scene."""
 
-    def __init__(self, volume_file: Path, width: int, height: int) -> None:
+    def __init__(self, volume_file: Path, width: int, height: int, volume_rendering: str = "cpu") -> None:
         from trame_slicer.core import SlicerApp
         from trame_slicer.views import DirectViewFactory, ViewLayoutDefinition
 
         self.app = SlicerApp()
+        # CPU ray casting renders the sample in ~0.1-0.2 s on Mesa llvmpipe, the emulated GPU ray caster in seconds
+        # (and adapts its sampling while the camera moves); the GPU one when a GPU does the OpenGL (VirtualGL).
+        self.app.volume_rendering._logic.SetDefaultRenderingMethod(VR_METHODS[volume_rendering])  # noqa: SLF001
         self.app.view_manager.register_factory(DirectViewFactory(do_render_offscreen=False))
         self.slice_view = self.app.view_manager.create_view(ViewLayoutDefinition.axial_view())
         self.threed_view = self.app.view_manager.create_view(ViewLayoutDefinition.threed_view())
@@ -116,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
         "file", nargs="?", type=Path, help="volume, or folder with volumes, to show (default: the sample brain MRI)"
     )
     parser.add_argument("--geometry", default="1600x1000", help="WIDTHxHEIGHT of the two windows together")
+    parser.add_argument(
+        "--volume-rendering",
+        choices=sorted(VR_METHODS),
+        default=None,
+        help="ray casting on the CPU or the GPU (default: gpu when run through VirtualGL, else cpu)",
+    )
     return parser
 
 
@@ -128,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     volume = volume_to_show(args.file)
     width, _, height = args.geometry.partition("x")
     _use_x11_windows()
-    viewer = NativeViewer(volume, int(width), int(height))
+    viewer = NativeViewer(volume, int(width), int(height), volume_rendering_method(args.volume_rendering))
     viewer.run()
     return 0
 
