@@ -14,6 +14,7 @@ from datagen import (
     hostile_deep_sequence,
     hostile_truncated,
     not_dicom,
+    series_datasets,
     write_series,
 )
 from pydicom.uid import JPEG2000Lossless, JPEGLSLossless, RLELossless
@@ -110,3 +111,29 @@ def test_a_hostile_slice_inside_a_series_fails_the_load_cleanly(service, slicer_
     with pytest.raises(InvalidData):
         asyncio.run(service.open_series("local", spec.study_uid, spec.series_uid))
     assert slicer_session.scene.GetNumberOfNodes() == before
+
+
+def test_an_enhanced_multi_frame_ct_loads_as_a_volume_with_its_geometry(service):
+    import highdicom as hd
+
+    spec = SeriesSpec(slices=6, seed=51, description="multi-frame")
+    legacy = sorted(series_datasets(spec), key=lambda ds: ds.InstanceNumber)
+    enhanced = hd.legacy.LegacyConvertedEnhancedCTImage(
+        legacy_datasets=legacy, series_instance_uid=hd.UID(), series_number=9, sop_instance_uid=hd.UID(),
+        instance_number=1,
+    )  # fmt: skip
+    folder = service.session.data_root.root / "enhanced"
+    folder.mkdir()
+    enhanced.save_as(folder / "mf.dcm", enforce_file_format=True)
+    (loadable,) = service.loadables("local", spec.study_uid, str(enhanced.SeriesInstanceUID))
+    assert loadable.loadable and loadable.multiframe
+    result = asyncio.run(service.open_series("local", spec.study_uid, str(enhanced.SeriesInstanceUID)))
+    node = service.session.scene.GetNodeByID(result["node_id"])
+    matrix, array = ijk_to_ras(node), voxels(node)
+    expected = expected_ijk_to_ras(spec)
+    if np.dot(matrix[:3, 2], expected[:3, 2]) < 0:  # stacked top-down: the same voxels in space
+        array = array[::-1]
+        matrix[:3, 3] += matrix[:3, 2] * (spec.slices - 1)
+        matrix[:3, 2] *= -1
+    assert np.allclose(matrix, expected, atol=1e-4)
+    assert np.array_equal(array, spec.voxels())

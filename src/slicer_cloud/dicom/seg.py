@@ -202,6 +202,20 @@ def seg_segments(seg) -> list[SegmentInfo]:
     return infos
 
 
+def affine_to_ijk_to_ras(affine) -> np.ndarray:
+    """A highdicom volume affine (LPS; array index order slice, row, column) as Slicer's IJK-to-RAS matrix (VTK
+    index order column, row, slice)."""
+    affine = np.asarray(affine)
+    matrix = np.eye(4)
+    matrix[:3, 0], matrix[:3, 1], matrix[:3, 2], matrix[:3, 3] = (
+        affine[:3, 2],
+        affine[:3, 1],
+        affine[:3, 0],
+        affine[:3, 3],
+    )
+    return np.diag([-1.0, -1.0, 1.0, 1.0]) @ matrix
+
+
 def load_seg(session: Session, data: bytes | Dataset, name: str | None = None) -> str:
     """Add a DICOM SEG to the scene as a segmentation node (one segment per SEG segment); return its ID."""
     import vtk
@@ -220,15 +234,7 @@ def load_seg(session: Session, data: bytes | Dataset, name: str | None = None) -
     array = np.asarray(volume.array)  # (slices, rows, columns, segments)
     if array.ndim == 3:
         array = array[..., None]
-    affine = np.asarray(volume.affine)  # LPS, array index order (slice, row, column)
-    matrix = np.eye(4)
-    matrix[:3, 0], matrix[:3, 1], matrix[:3, 2], matrix[:3, 3] = (
-        affine[:3, 2],
-        affine[:3, 1],
-        affine[:3, 0],
-        affine[:3, 3],
-    )
-    matrix = np.diag([-1.0, -1.0, 1.0, 1.0]) @ matrix
+    matrix = affine_to_ijk_to_ras(volume.affine)
     scene = session.scene
     node = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", name or str(getattr(seg, "SeriesDescription", "SEG")))
     node.CreateDefaultDisplayNodes()

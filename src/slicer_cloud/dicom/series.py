@@ -3,8 +3,8 @@
 Slicer's scalar volume plugin first groups by Series Instance UID, then splits a series whose instances differ in
 orientation, image size or acquisition number into sub-series, sorts slices along the slice normal and checks the
 geometry: missing positions or orientations, duplicate positions and irregular spacing. A multi-frame instance is a
-loadable of its own. We do the same on index records, so the browser can say *before* loading why a series is not
-a volume.
+loadable of its own (enhanced CT/MR/PET: built from its functional groups; others: refused with the reason). We do
+the same on index records, so the browser can say *before* loading why a series is not a volume.
 """
 
 from __future__ import annotations
@@ -18,6 +18,14 @@ import numpy as np
 
 SPACING_TOLERANCE = 0.01  # relative difference of slice gaps accepted as regular (Slicer: 1e-2 mm-ish)
 ORIENTATION_DECIMALS = 4
+ENHANCED_VOLUME_CLASSES = {
+    "1.2.840.10008.5.1.4.1.1.2.1",  # Enhanced CT
+    "1.2.840.10008.5.1.4.1.1.2.2",  # Legacy Converted Enhanced CT
+    "1.2.840.10008.5.1.4.1.1.4.1",  # Enhanced MR
+    "1.2.840.10008.5.1.4.1.1.4.4",  # Legacy Converted Enhanced MR
+    "1.2.840.10008.5.1.4.1.1.130",  # Enhanced PET
+    "1.2.840.10008.5.1.4.1.1.128.1",  # Legacy Converted Enhanced PET
+}
 IMAGE_CLASSES_NOT_VOLUMES = {
     "1.2.840.10008.5.1.4.1.1.66.4": "a DICOM SEG (open it as a segmentation)",
     "1.2.840.10008.5.1.4.1.1.7": "a Secondary Capture image (not a volume)",
@@ -33,6 +41,7 @@ class Loadable:
     instances: list[Mapping[str, Any]]
     loadable: bool = True
     reason: str = ""
+    multiframe: bool = False  # one enhanced multi-frame instance: geometry from its functional groups
     warnings: list[str] = field(default_factory=list)
     origin: list[float] = field(default_factory=list)  # LPS position of the first voxel
     row_direction: list[float] = field(default_factory=list)
@@ -51,6 +60,7 @@ class Loadable:
             "warnings": list(self.warnings),
             "dimensions": list(self.dimensions),
             "spacing": [round(v, 6) for v in self.spacing],
+            "multiframe": self.multiframe,
         }
 
 
@@ -100,13 +110,23 @@ def _distinct(items: list[Mapping[str, Any]], key: str) -> bool:
 
 
 def _multiframe(series_uid: str, name: str, item: Mapping[str, Any]) -> Loadable:
+    if item["sop_class_uid"] not in ENHANCED_VOLUME_CLASSES:
+        return Loadable(
+            series_uid,
+            name,
+            [item],
+            False,
+            "a multi-frame instance of a class without per-frame geometry (e.g. ultrasound or X-ray cine); "
+            "only enhanced CT/MR/PET multi-frame instances are built into volumes",
+        )
     return Loadable(
         series_uid,
         name,
         [item],
-        False,
-        "a multi-frame instance: load it through Open as DICOM SEG or export frames; enhanced multi-frame volumes "
-        "are not built by this loader",
+        True,
+        multiframe=True,
+        dimensions=[int(item["columns"]), int(item["rows"]), int(item["frames"])],
+        warnings=["enhanced multi-frame: slices placed from the per-frame functional groups"],
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -141,6 +142,19 @@ class DicomService:
         loadable = found[part]
         if not loadable.loadable:
             raise InvalidData(f"{loadable.name} cannot be loaded as a volume: {loadable.reason}")
+        if loadable.multiframe:
+            from .multiframe import load_multiframe
+
+            started = time.perf_counter()
+            data = await loop.run_in_executor(None, self.fetcher(source), loadable.instances[0])
+            node_id = load_multiframe(self.session, data, loadable.name)
+            loaded_s = round(time.perf_counter() - started, 4)
+            if show:
+                self.session.show_main_volume([node_id])
+            self.session.load_count += 1
+            timing = {"first_slice_s": loaded_s, "full_volume_s": loaded_s, "slices": loadable.dimensions[2]}
+            return {"node_id": node_id, "kind": "volume", "name": loadable.name, "warnings": loadable.warnings,
+                    **timing}  # fmt: skip
         found_source = self.source(source)
         stream = None
         if isinstance(found_source, DicomWebSource):
