@@ -156,6 +156,7 @@ def deliver(
         path = root.new_file_path(save, overwrite=False)
         path.write_bytes(to_bytes(dataset))
         out["saved"] = root.relative(path)
+        service.index.scan()  # listed at once in the browser and served by /dicomweb
     if store:
         target = service.destination(destination)
         answer = target.store([dataset])
