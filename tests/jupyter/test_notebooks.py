@@ -62,17 +62,6 @@ def test_the_segmentation_notebook_measures_the_phantom(tmp_path):
     assert any("volume_ml" in t for t in tables) and any("landmarks" in t for t in tables)
 
 
-def test_the_dashboard_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
-    shutil.copy(
-        Path(__file__).parents[2] / "src/slicer_cloud/data/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz",
-        tmp_path / "brain.nii.gz",
-    )
-    monkeypatch.setenv("SLICER_CLOUD_DASHBOARD_DATA", str(tmp_path))
-    notebook = execute("dashboard.ipynb", tmp_path)
-    assert not errors(notebook)
-    assert widget_views(notebook) >= 1
-
-
 def test_static_pictures_survive_the_html_export(quickstart, tmp_path):
     nbformat.write(quickstart, tmp_path / "quickstart.ipynb")
     done = subprocess.run(

@@ -1,5 +1,5 @@
-"""The threshold dashboard served by Voila, in a real browser: the views show the volume, the wheel scrolls,
-and the threshold slider re-runs the module and changes the 3D surface."""
+"""The threshold dashboard served by Voila, in a real browser (Voila runs the notebook top to bottom): the views
+show the volume, the wheel scrolls, and the threshold slider re-runs the module and changes the 3D surface."""
 
 from __future__ import annotations
 
