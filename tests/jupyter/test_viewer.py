@@ -7,7 +7,6 @@ import time
 import urllib.error
 import urllib.request
 
-import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
