@@ -8,8 +8,7 @@ import subprocess
 import time
 
 import pytest
-
-from conftest import with_rfb
+from desktop_support import with_rfb
 
 pytestmark = pytest.mark.desktop
 

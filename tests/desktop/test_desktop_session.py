@@ -10,8 +10,8 @@ import urllib.request
 import aiohttp
 import numpy as np
 import pytest
+from desktop_support import TOKEN, XTERM, start_desktop, wait_for_screen, with_rfb, x_screen_size
 
-from conftest import TOKEN, XTERM, start_desktop, wait_for_screen, with_rfb, x_screen_size
 from slicer_cloud.desktop.display import display_in_use
 
 pytestmark = pytest.mark.desktop
