@@ -77,3 +77,11 @@ def test_static_pictures_survive_the_html_export(quickstart, tmp_path):
     layout = max(pictures, key=lambda p: p.size)
     assert layout.shape[0] >= 600 and layout.shape[1] >= 600  # the 2 x 2 layout of 300 px cells
     assert layout.std() > 20  # a picture, not a blank
+
+
+def test_the_example_notebooks_are_stored_without_outputs():
+    for path in sorted(EXAMPLES.glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, f"{path.name} has outputs"

@@ -136,3 +136,22 @@ def test_a_malformed_file_is_a_clear_error_and_the_scene_is_kept(scene, tmp_path
     with pytest.raises(SlicerCloudError):
         scene.load(bad)
     assert scene.mrml_scene.GetNumberOfNodes() == count
+
+
+def test_shift_move_in_a_layout_moves_the_crosshair_and_the_other_views_jump(scene):
+    layout = sj.Layout(scene, "quad", cell_width=256, cell_height=256)
+    sagittal, coronal = layout.views["sagittal"].backend.logic, layout.views["coronal"].backend.logic
+    before = (sagittal.GetSliceOffset(), coronal.GetSliceOffset())
+    shift = {"shift": True, "ctrl": False, "alt": False}
+    layout.views["axial"].backend.handle([{"t": "move", "x": 60, "y": 80, **shift}])
+    after = (sagittal.GetSliceOffset(), coronal.GetSliceOffset())
+    assert abs(after[0] - before[0]) > 5 and abs(after[1] - before[1]) > 5
+    assert layout.pixels().shape == (512, 512, 3)
+
+
+def test_a_lightbox_montage_pages_with_the_wheel(scene):
+    box = sj.Lightbox(scene, rows=2, columns=3, width=384, height=256)
+    first = box.pixels()
+    assert first.shape == (256, 384, 3)
+    box.backend.handle([event("wheel", dy=100, x=10, y=10)])
+    assert np.abs(box.pixels().astype(float) - first).mean() > 1
