@@ -54,6 +54,10 @@ def test_the_quickstart_notebook_runs_top_to_bottom(quickstart):
 def test_the_segmentation_notebook_measures_the_phantom(tmp_path):
     notebook = execute("segmentation.ipynb", tmp_path)
     assert not errors(notebook)
+    segment_cell = next(c for c in notebook.cells if "scene.segment(vol" in c.source)
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in segment_cell.outputs), (
+        "no progress bar in the cell that runs the module"
+    )
     printed = "".join(o.get("text", "") for o in outputs(notebook, "stream") if o.name == "stdout")
     measured, sphere = map(float, re.search(r"measured ([\d.]+) mL, sphere ([\d.]+) mL", printed).groups())
     assert abs(measured - sphere) / sphere < 0.05

@@ -74,3 +74,13 @@ def test_the_remote_notebook_runs_against_the_session(live, tmp_path, monkeypatc
     printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream" and o.name == "stdout")
     assert "refused the token" in printed
     assert any("image/png" in o.get("data", {}) for o in outputs)
+
+
+def test_a_left_drag_in_a_remote_3d_view_rotates_the_sessions_camera(live):
+    remote = sj.connect(live.base, token=live.token)
+    view = sj.View3D(remote, width=256, height=256)
+    view.pixels()  # the first render creates the session's 3D view
+    before = np.asarray(live.request("GET", "/api/v1/views/3d/camera")[1]["position"])
+    view.backend.handle([event("down", b=0), event("move", x=160), event("up", b=0, x=160)])
+    after = np.asarray(live.request("GET", "/api/v1/views/3d/camera")[1]["position"])
+    assert np.linalg.norm(after - before) > 10
