@@ -17,7 +17,10 @@ def _in_kernel() -> bool:
 
 
 class Progress:
-    """``with Progress("Threshold") as p: p.update(0.5, "thresholding")`` - fraction 0..1 and a message."""
+    """``with Progress("Threshold") as p: p.update(0.5, "thresholding")`` - fraction 0..1 and a message.
+
+    Update it from the thread that runs the cell (module processes report from reader threads: hand their values
+    over, as :func:`slicer_cloud.jupyter.segment.run_module` does)."""
 
     def __init__(self, title: str, *, enabled: bool = True) -> None:
         self.title = title
@@ -41,8 +44,10 @@ class Progress:
         if exc is None:
             self.update(1.0, "done")
         elif self._bar is not None:
-            self._bar.bar_style = "danger"
-            self._label.value = f"failed: {exc}"[:200]
+            self._bar.bar_style = "warning" if isinstance(exc, KeyboardInterrupt) else "danger"
+            self._label.value = "cancelled" if isinstance(exc, KeyboardInterrupt) else f"failed: {exc}"[:200]
+        else:
+            logger.info("%s: %s", self.title, "cancelled" if isinstance(exc, KeyboardInterrupt) else f"failed: {exc}")
 
     def update(self, fraction: float, message: str = "") -> None:
         self.fraction = min(1.0, max(0.0, float(fraction)))

@@ -20,7 +20,7 @@ from ..core.loader import SceneLoader
 from ..core.nrrd_codec import VolumeArray, array_to_volume, volume_to_array
 from ..core.scene_nodes import list_nodes
 from . import tables
-from .segment import threshold_segmentation
+from .segment import module_segmentation
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -288,26 +288,35 @@ class Scene:
         volume: Any,
         method: str = "threshold",
         *,
-        lower: float | None = None,
-        upper: float | None = None,
         name: str | None = None,
         progress: bool = True,
         segmentation: Any = None,
+        **parameters: Any,
     ):
-        """Segment ``volume`` with a processing module; a progress bar shows in the cell. Returns the
-        segmentation node (shown in slice views and as a surface in 3D).
+        """Segment ``volume`` with a processing module run as a child process; a progress bar shows in the cell.
+        Returns the segmentation node (shown in slice views and as a surface in 3D).
 
-        ``threshold``: voxels with ``lower <= value <= upper`` (either bound may be omitted). Passing an existing
-        ``segmentation`` replaces its content (handy for a slider that re-runs the module).
+        ``method`` names a built-in module that turns a volume into a labelmap (another name is a ``ValueError``
+        listing them); the other keyword arguments are its parameters, checked against the module's description (a
+        wrong name or value is a ``ValueError`` naming it and listing the valid keywords):
+
+        - ``threshold``: ``lower``, ``upper`` (voxels with ``lower <= value <= upper``; either bound may be
+          omitted), ``labelValue``.
+        - ``otsu_segmentation``: ``numberOfThresholds`` (N gives N segments), ``bins``.
+
+        Passing an existing ``segmentation`` replaces its content (handy for a slider that re-runs the module).
+        Interrupting the cell stops the module.
         """
-        if method != "threshold":
-            raise ValueError("available methods: 'threshold'")
-        if lower is None and upper is None:
-            raise ValueError("threshold needs lower and/or upper")
         node = self.node(volume)
         target = self.node(segmentation) if segmentation is not None else None
-        return threshold_segmentation(
-            self.app, node, lower=lower, upper=upper, name=name, progress=progress, segmentation=target
+        return module_segmentation(
+            self.app,
+            node,
+            method,
+            parameters=parameters,
+            name=name,
+            progress=progress,
+            segmentation=target,
         )
 
     # -- tables -------------------------------------------------------------------------------------------------
