@@ -162,6 +162,7 @@ def test_exit_with_app_ends_the_desktop_with_the_apps_exit_code(tmp_path):
     assert not display_in_use(desktop.display)  # the X server was stopped with the session
 
 
+@pytest.mark.timeout(600)
 def test_the_native_viewer_shows_the_volume_and_arrow_keys_scroll_the_slice(tmp_path):
     desktop = start_desktop(tmp_path, "--geometry", "1000x600")
     try:
@@ -170,12 +171,17 @@ def test_the_native_viewer_shows_the_volume_and_arrow_keys_scroll_the_slice(tmp_
         screen = wait_for_screen(desktop, lambda s: float(s.std()) > 20, timeout=240, region=left)
 
         async def scroll(client):
+            # The first volume rendering of the 3D window may keep a loaded CPU busy for a while; keys sent
+            # meanwhile wait in the X queue or are lost: send more every few seconds, up to a deadline.
             changed = None
-            for attempt in range(40):
-                if attempt % 5 == 0:  # keys sent while the app was still busy starting may be lost: send more
+            deadline = time.monotonic() + 180
+            attempt = 0
+            while time.monotonic() < deadline:
+                if attempt % 5 == 0:
                     await client.click(250, 300)
                     for _ in range(15):
                         await client.key("Up")
+                attempt += 1
                 await asyncio.sleep(1)
                 changed = await client.capture()
                 if np.abs(changed[left].astype(int) - screen[left]).mean() > 2:
