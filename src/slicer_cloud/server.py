@@ -52,18 +52,29 @@ def urls_for(settings: Settings, auth: TokenAuth, port: int) -> ServeUrls:
 class WebServer:
     """One session served on one port: viewer, HTTP API and health, behind one auth layer."""
 
-    def __init__(self, settings: Settings, on_ready: Callable[[ServeUrls], None] | None = None) -> None:
-        from trame_slicer.core import SlicerApp
-
+    def __init__(
+        self,
+        settings: Settings,
+        on_ready: Callable[[ServeUrls], None] | None = None,
+        *,
+        slicer_app: Any = None,
+        name: str = "slicer_cloud",
+    ) -> None:
+        """``slicer_app``: serve an existing SlicerApp's scene (e.g. a notebook kernel's) instead of a new one;
+        ``name``: the trame server's name, distinct per server in one process."""
         from .web.viewer import ViewerApp
 
+        if slicer_app is None:
+            from trame_slicer.core import SlicerApp
+
+            slicer_app = SlicerApp()
         self.settings = settings
         self.auth = make_auth(settings)
         self._on_ready = on_ready
         self._autosave_task: asyncio.Task | None = None
-        self.server = get_server("slicer_cloud", client_type="vue3")
+        self.server = get_server(name, client_type="vue3")
         self._pin_trame_arguments()
-        self.session = Session(settings, SlicerApp())
+        self.session = Session(settings, slicer_app)
         self.viewer = ViewerApp(self.server, self.session)
         self.server.controller.on_server_bind.add(self._bind_http)
         self.server.controller.on_server_ready.add(self._ready)

@@ -17,7 +17,7 @@ import anywidget
 import traitlets
 
 from ..auth.tokens import new_secret
-from ..server import WebServer, make_auth
+from ..server import WebServer
 from ..settings import Settings
 
 if TYPE_CHECKING:
@@ -39,21 +39,7 @@ class _KernelWebServer(WebServer):
     """``WebServer`` wiring (auth, viewer, REST) around an existing SlicerApp instead of a new one."""
 
     def __init__(self, settings: Settings, slicer_app: Any, name: str) -> None:  # noqa: D107
-        from trame.app import get_server
-
-        from ..core.session import Session
-        from ..web.viewer import ViewerApp
-
-        self.settings = settings
-        self.auth = make_auth(settings)
-        self._on_ready = None
-        self._autosave_task = None
-        self.server = get_server(name, client_type="vue3")
-        self._pin_trame_arguments()
-        self.session = Session(settings, slicer_app)
-        self.viewer = ViewerApp(self.server, self.session)
-        self.server.controller.on_server_bind.add(self._bind_http)
-        self.server.controller.on_server_ready.add(self._ready)
+        super().__init__(settings, slicer_app=slicer_app, name=name)
 
     def start_task(self):
         return self.server.start(
