@@ -10,7 +10,8 @@ imports a module only when it exists, so the core never depends on a feature. Ea
   optionally ``add_routes(app, session)`` for routes outside ``/api/v1`` (e.g. ``/dicomweb``); every route sits behind
   the same auth and error middlewares;
 - a *panel* module has ``add_panel(viewer)``, called with the :class:`~slicer_cloud.web.viewer.ViewerApp` after the
-  core panels are built and before the page is flushed.
+  core panels are built and before the page is flushed; ``viewer.add_tool(name, icon, ui_type)`` puts a panel in
+  the drawer with its toolbar button.
 """
 
 from __future__ import annotations

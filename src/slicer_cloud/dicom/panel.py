@@ -292,10 +292,6 @@ class DicomBrowserLogic:
 def add_panel(viewer) -> None:
     """Extension contract: the DICOM browser as a drawer tool with a toolbar button."""
     logic = DicomBrowserLogic(viewer.server, viewer.session)
-    with viewer.ui.layout.drawer:
-        viewer.ui._register_tool_ui(DicomBrowserUI)  # noqa: SLF001
-    with viewer.ui.layout.toolbar:
-        viewer.ui._create_tool_button(name="DICOM", icon="mdi-database-search", tool_ui_type=DicomBrowserUI)  # noqa: SLF001
-    logic.set_ui(viewer.ui.tool_registry[DicomBrowserUI])
+    logic.set_ui(viewer.add_tool("DICOM", "mdi-database-search", DicomBrowserUI))
     viewer.dicom_browser = logic
     viewer.session.on_volume_loaded.append(lambda _volume: logic.refresh_segmentations())

@@ -309,9 +309,5 @@ def add_panel(viewer: Any) -> None:
     """Panel extension contract: a drawer tool with a toolbar button in the viewer."""
     jobs = manager_for(viewer.session)
     logic = ModulesPanelLogic(viewer.server, viewer.session, jobs)
-    with viewer.ui.layout.drawer:
-        viewer.ui._register_tool_ui(ModulesPanelUI)  # noqa: SLF001
-    with viewer.ui.layout.toolbar:
-        viewer.ui._create_tool_button(name="modules", icon="mdi-cogs", tool_ui_type=ModulesPanelUI)  # noqa: SLF001
-    logic.set_ui(viewer.ui.tool_registry[ModulesPanelUI])
+    logic.set_ui(viewer.add_tool("modules", "mdi-cogs", ModulesPanelUI))
     viewer.modules_panel = logic

@@ -6,7 +6,7 @@ import logging
 import time
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from trame_server.utils.typed_state import TypedState
 from trame_slicer import module as trame_slicer_module
@@ -55,13 +55,7 @@ class ViewerApp:
         session.on_volume_loaded.append(self.logic._load_files_logic.volume_loaded)  # noqa: SLF001
 
         self.data_browser = DataBrowserLogic(server, session)
-        with self.ui.layout.drawer:
-            self.ui._register_tool_ui(DataBrowserUI)  # noqa: SLF001
-        with self.ui.layout.toolbar:
-            self.ui._create_tool_button(  # noqa: SLF001
-                name="server data", icon="mdi-folder-open", tool_ui_type=DataBrowserUI
-            )
-        self.data_browser.set_ui(self.ui.tool_registry[DataBrowserUI])
+        self.data_browser.set_ui(self.add_tool("server data", "mdi-folder-open", DataBrowserUI))
         for add_panel in extensions.panel_adders():
             add_panel(self)
 
@@ -69,6 +63,14 @@ class ViewerApp:
         server.state["trame__title"] = "slicer-cloud"
         server.state["trame__favicon"] = "__slicer_cloud/favicon.svg"
         self.ui.layout.flush_content()
+
+    def add_tool(self, name: str, icon: str, ui_type: type) -> Any:
+        """Add a panel to the drawer with its toolbar button (trame-slicer's tool registry); return the panel UI."""
+        with self.ui.layout.drawer:
+            self.ui._register_tool_ui(ui_type)  # noqa: SLF001
+        with self.ui.layout.toolbar:
+            self.ui._create_tool_button(name=name, icon=icon, tool_ui_type=ui_type)  # noqa: SLF001
+        return self.ui.tool_registry[ui_type]
 
     def _load_client_files(self, files: list[dict]) -> None:
         """Files sent by the browser's open buttons: store them in DATA/uploads/, then load them with checks."""
