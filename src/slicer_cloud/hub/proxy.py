@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ..auth.tokens import new_secret
 
 ICONS = Path(__file__).parent / "icons"
 CONNECT_PATH = "/paraview/"  # where the viewer asks for its WebSocket address (slicer_cloud.web.routes)
@@ -81,7 +82,7 @@ def rewrite_desktop_redirect(response: Any, request: Any, path: str) -> None:
 
 def _process(mode: str, title: str, icon: str, rewrite: Any) -> dict[str, Any]:
     """A jupyter-server-proxy server description running ``slicer-cloud MODE`` behind a fresh token."""
-    token = secrets.token_urlsafe(32)  # '{' and '}' never occur: safe in jupyter-server-proxy's templates
+    token = new_secret()  # URL-safe base64: '{' and '}' never occur, safe in jupyter-server-proxy's templates
     return {
         "command": [sys.executable, "-m", "slicer_cloud", mode, "--host", "127.0.0.1", "--port", "{port}"],
         "environment": lambda: {"SLICER_CLOUD_TOKEN": token, "SLICER_CLOUD_NO_AUTH": "0", DATA_ENV: _default_data()},
